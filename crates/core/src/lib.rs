@@ -1,0 +1,35 @@
+//! mcprobe-core: the sans-IO heart of mcprobe.
+//!
+//! Start here: [`probe::Probe`] is a state machine that hands its host the next
+//! thing to do ([`probe::Action`]: connect, send an HTTP request, cancel one,
+//! wait) and is fed what came of it. It never opens a socket or reads a clock,
+//! so the native CLI, the Cloudflare Worker, the browser page and the tests all
+//! drive the very same protocol logic, validation and verdict.
+//!
+//! Modules, one concern each:
+//! - [`verdict`]: the public verdict contract (modes, statuses, severities, JSON)
+//! - [`revision`]: released MCP revisions and their eras
+//! - [`http`]: requests, outcomes and transport errors between core and host
+//! - [`sse`]: streaming Server-Sent Events parser
+//! - [`jsonrpc`]: building requests and reading answers leniently
+//! - [`validate`]: the strict judge: spec rules with JSON pointers
+//! - [`classify`]: platform sleep pages, OAuth challenges, auth-flavoured errors
+//! - [`fingerprint`]: canonical tool-list hashing and drift diffs
+//! - [`safe_call`]: choosing the one call that cannot change anything
+//! - [`runbook`]: what each mode means and the first steps
+//! - [`probe`]: the dual-era step machine that ties them together
+
+pub mod classify;
+pub mod fingerprint;
+pub mod http;
+pub mod jsonrpc;
+pub mod probe;
+pub mod revision;
+pub mod runbook;
+pub mod safe_call;
+pub mod sse;
+pub mod validate;
+pub mod verdict;
+
+pub use probe::{Action, Probe, ProbeConfig};
+pub use verdict::{Mode, Severity, Status, Verdict};

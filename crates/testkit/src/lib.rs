@@ -1,0 +1,1 @@
+//! The fault fleet (being written).

@@ -1,1 +1,44 @@
-fn main() {}
+//! `mcprobe`: is this MCP server up AND answering MCP correctly, and did its
+//! tools change? Wiring only; see the library crate.
+
+use clap::{Parser, Subcommand};
+use mcprobe::check::{self, CheckArgs};
+use mcprobe::UsageError;
+
+#[derive(Parser)]
+#[command(name = "mcprobe", version, about = "Probe MCP servers: one verdict for every failure mode")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Probe one MCP server (URL, or `-- CMD ARGS...` for stdio) and print its verdict.
+    Check(CheckArgs),
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            if let Some(usage) = e.downcast_ref::<UsageError>() {
+                eprintln!("mcprobe: {usage}");
+            } else {
+                eprintln!("mcprobe: {e:#}");
+            }
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Start here: the native host loop. It runs the core's probe state machine:
+//! every [`Action`] becomes a tokio task (a connect preflight or a reqwest
+//! request streaming its body back), every result is fed back as an event, and
+//! `Wait` sleeps until the next event or deadline. The probe, not this loop,
+//! decides everything; this file only does I/O.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use mcprobe_core::http::{
+    ConnectReport, ConnectRequest, ExchangeId, Headers, HttpRequest, Method, TlsErrorKind,
+    TransportError,
+};
+use mcprobe_core::{Action, Probe, Verdict};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::tls::TlsSetup;
+
+/// What a task reports back to the loop.
+#[derive(Debug)]
+pub enum Event {
+    Connected(ExchangeId, ConnectReport),
+    Head(ExchangeId, u16, Headers),
+    Body(ExchangeId, Vec<u8>),
+    End(ExchangeId),
+    Error(ExchangeId, TransportError),
+}
+
+/// Network settings of the host (from the command line).
+#[derive(Clone)]
+pub struct NetConfig {
+    pub tls: TlsSetup,
+    /// `--resolve HOST:PORT:ADDR` pins.
+    pub resolve: Vec<(String, u16, SocketAddr)>,
+}
+
+/// Milliseconds since the host loop started: the probe's clock.
+pub struct Clock(Instant);
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock(Instant::now())
+    }
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+    pub fn instant_at(&self, ms: u64) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.0 + Duration::from_millis(ms))
+    }
+}
+
+/// Runs an HTTP probe to its verdict.
+pub async fn run_http(mut probe: Probe, clock: &Clock, net: &NetConfig) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
+    let client = build_client(net)?;
+    // Bounded: a fast server cannot outrun the probe's body cap through us.
+    let (tx, mut rx) = mpsc::channel::<Event>(64);
+    let mut tasks: HashMap<ExchangeId, JoinHandle<()>> = HashMap::new();
+    let verdict = loop {
+        match probe.poll(clock.now_ms()) {
+            Action::Connect { id, request, .. } => {
+                let tx = tx.clone();
+                let net = net.clone();
+                tasks.insert(id, tokio::spawn(async move { preflight(id, request, &net, tx).await }));
+            }
+            Action::Http { id, request, .. } => {
+                let tx = tx.clone();
+                let client = client.clone();
+                tasks.insert(id, tokio::spawn(async move { perform(id, request, client, tx).await }));
+            }
+            Action::Cancel { id } => {
+                if let Some(task) = tasks.remove(&id) {
+                    task.abort();
+                }
+            }
+            Action::StdioWrite { .. } => {}
+            Action::Wait { until_ms } => {
+                tokio::select! {
+                    Some(event) = rx.recv() => feed(&mut probe, event, clock.now_ms()),
+                    _ = tokio::time::sleep_until(clock.instant_at(until_ms)) => {}
+                }
+            }
+            Action::Done(v) => break *v,
+        }
+    };
+    for (_, task) in tasks {
+        task.abort();
+    }
+    Ok((verdict, probe.snapshot().cloned()))
+}
+
+fn feed(probe: &mut Probe, event: Event, now: u64) {
+    match event {
+        Event::Connected(id, report) => probe.on_connected(id, report, now),
+        Event::Head(id, status, headers) => probe.on_head(id, status, headers, now),
+        Event::Body(id, chunk) => probe.on_body(id, &chunk, now),
+        Event::End(id) => probe.on_end(id, now),
+        Event::Error(id, err) => probe.on_error(id, err, now),
+    }
+}
+
+fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .use_preconfigured_tls((*net.tls.client_config()).clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .pool_max_idle_per_host(4);
+    for (host, port, addr) in &net.resolve {
+        let _ = port;
+        builder = builder.resolve(host, *addr);
+    }
+    Ok(builder.build()?)
+}
+
+async fn perform(id: ExchangeId, request: HttpRequest, client: reqwest::Client, tx: mpsc::Sender<Event>) {
+    let method = match request.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Delete => reqwest::Method::DELETE,
+    };
+    let mut rb = client.request(method, &request.url);
+    for (k, v) in &request.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
+    if let Some(body) = request.body {
+        rb = rb.body(body);
+    }
+    let response = match rb.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Event::Error(id, map_reqwest_error(&e))).await;
+            return;
+        }
+    };
+    let status = response.status().as_u16();
+    let headers: Headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    if tx.send(Event::Head(id, status, headers)).await.is_err() {
+        return;
+    }
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                if tx.send(Event::Body(id, bytes.to_vec())).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Event::Error(id, map_reqwest_error(&e))).await;
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Event::End(id)).await;
+}
+
+/// The connect preflight: DNS, TCP, TLS, each timed, then closed.
+async fn preflight(id: ExchangeId, req: ConnectRequest, net: &NetConfig, tx: mpsc::Sender<Event>) {
+    let result = preflight_inner(&req, net).await;
+    let event = match result {
+        Ok(report) => Event::Connected(id, report),
+        Err(e) => Event::Error(id, e),
+    };
+    let _ = tx.send(event).await;
+}
+
+async fn preflight_inner(req: &ConnectRequest, net: &NetConfig) -> Result<ConnectReport, TransportError> {
+    let t0 = Instant::now();
+    let pinned = net
+        .resolve
+        .iter()
+        .find(|(h, p, _)| h.eq_ignore_ascii_case(&req.host) && *p == req.port)
+        .map(|(_, _, a)| *a);
+    let addrs: Vec<SocketAddr> = match pinned {
+        Some(a) => vec![a],
+        None => match req.host.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, req.port)],
+            Err(_) => match tokio::net::lookup_host((req.host.as_str(), req.port)).await {
+                Ok(it) => it.collect(),
+                Err(e) => return Err(TransportError::Dns { message: e.to_string() }),
+            },
+        },
+    };
+    if addrs.is_empty() {
+        return Err(TransportError::Dns { message: "no A or AAAA record".into() });
+    }
+    let dns_ms = ms_since(t0);
+    let t1 = Instant::now();
+    let mut last_err = None;
+    let mut stream = None;
+    for addr in &addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => {
+                stream = Some((s, *addr));
+                break;
+            }
+            Err(e) => last_err = Some((e, *addr)),
+        }
+    }
+    let (stream, addr) = match (stream, last_err) {
+        (Some(s), _) => s,
+        (None, Some((e, addr))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(TransportError::Refused { address: addr.to_string() })
+        }
+        (None, Some((e, addr))) => {
+            return Err(TransportError::Connection { message: format!("{addr}: {e}") })
+        }
+        (None, None) => return Err(TransportError::Dns { message: "no address".into() }),
+    };
+    let tcp_ms = ms_since(t1);
+    let mut report = ConnectReport { dns_ms, tcp_ms, tls_ms: None, address: addr.to_string(), ..Default::default() };
+    if req.tls {
+        let t2 = Instant::now();
+        let name = rustls::pki_types::ServerName::try_from(req.host.clone())
+            .map_err(|e| TransportError::Tls { tls: TlsErrorKind::NameMismatch, message: e.to_string(), not_after: None })?;
+        let connector = tokio_rustls::TlsConnector::from(net.tls.client_config());
+        match connector.connect(name, stream).await {
+            Ok(tls) => {
+                let (_, conn) = tls.get_ref();
+                report.tls_version = conn.protocol_version().map(|v| match v {
+                    rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+                    rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+                    other => format!("{other:?}"),
+                });
+                report.cert_not_after = conn
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|c| crate::tls::not_after(c.as_ref()));
+                report.tls_ms = Some(ms_since(t2));
+            }
+            Err(e) => return Err(crate::tls::map_io_tls_error(&e)),
+        }
+    }
+    Ok(report)
+}
+
+fn ms_since(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Maps a reqwest error to the core's vocabulary by walking its source chain.
+fn map_reqwest_error(e: &reqwest::Error) -> TransportError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut text = e.to_string();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return TransportError::Refused { address: e.url().map(|u| u.authority().to_string()).unwrap_or_default() };
+            }
+            if let Some(t) = crate::tls::from_io(io) {
+                return t;
+            }
+        }
+        if let Some(r) = s.downcast_ref::<rustls::Error>() {
+            return crate::tls::map_rustls_error(r);
+        }
+        let msg = s.to_string();
+        if msg.contains("dns error") || msg.contains("failed to lookup address") {
+            return TransportError::Dns { message: msg };
+        }
+        text = msg;
+        source = s.source();
+    }
+    if e.is_timeout() {
+        return TransportError::Timeout;
+    }
+    TransportError::Connection { message: text }
+}
+
+/// Keeps the `Arc` import honest for the TLS setup users.
+#[allow(dead_code)]
+type SharedConfig = Arc<rustls::ClientConfig>;

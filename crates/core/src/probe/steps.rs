@@ -1,0 +1,1123 @@
+//! Start here: the climb itself. Each request the probe makes has a
+//! [`Purpose`]; when its [`Outcome`] is known, `on_outcome` decides the next
+//! request or the failure, following the ladder and the fallback rules of the
+//! 2026-07-28 transport page ("Backward Compatibility").
+
+use serde_json::{json, Value};
+use url::Url;
+
+use super::wire::Outcome;
+use super::Probe;
+use crate::classify;
+use crate::fingerprint;
+use crate::http::{header, header_joined, Headers, Method, TransportError};
+use crate::jsonrpc::{self, Reply};
+use crate::revision::Revision;
+use crate::safe_call::{self, SafeCall};
+use crate::validate::{self, Answer};
+use crate::verdict::{Era, Mode, ServerInfo, Transport};
+
+/// Where the climb is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Start,
+    Busy,
+}
+
+/// What a request was for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Purpose {
+    Connect,
+    Discover,
+    Initialize,
+    Initialized,
+    /// GET for the 2024-11-05 `endpoint` event.
+    SseOpen,
+    ToolsList,
+    SafeCall,
+    /// GET of an RFC 9728 document; `left` are further candidates.
+    AuthMetadata { ctx: AuthCtx, url: String, left: Vec<String> },
+    EndSession,
+    /// The alternate-route search.
+    Alt { idx: usize, kind: AltKind },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AltKind {
+    Discover,
+    Initialize,
+    Sse,
+}
+
+/// At which rung a 401/403 came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthCtx {
+    Handshake,
+    ToolsList,
+    SafeCall,
+}
+
+/// The alternate paths of the `route_moved` search, in order.
+pub(crate) const ALTERNATE_PATHS: [&str; 6] = ["/mcp", "/v1/mcp", "/api/mcp", "/sse", "/mcp/sse", "/"];
+
+/// What the conversation has learnt so far.
+#[derive(Debug, Default)]
+pub(crate) struct Conversation {
+    pub revision: Option<Revision>,
+    pub modern: bool,
+    /// Speaking the 2024-11-05 HTTP+SSE transport.
+    pub sse_transport: bool,
+    pub session_id: Option<String>,
+    pub sse_endpoint: Option<Url>,
+    /// Waiting for a response on the legacy SSE stream: (rpc id, purpose, deadline).
+    pub stream_wait: Option<(u64, Purpose, u64)>,
+    /// Waiting for a response on stdio: (rpc id, purpose, deadline).
+    pub stdio_wait: Option<(u64, Purpose, u64)>,
+    pub stdio_buf: Vec<u8>,
+    pub stdio_noise_reported: bool,
+    pub capabilities: Value,
+    pub tools: Vec<Value>,
+    pub pages: u32,
+    pub cursors: Vec<String>,
+    pub step_started_ms: u64,
+    pub http_step_done: bool,
+    /// Statuses of the handshake attempts at the listed URL (route search).
+    pub handshake_statuses: Vec<u16>,
+    /// Excerpts of the handshake answers (evidence for handshake_failed).
+    pub answers: Vec<String>,
+    pub alt_urls: Vec<Url>,
+    pub call_label: String,
+    pub call_why: String,
+    /// Messages that came on the legacy stream before anyone waited for them.
+    pub stream_inbox: Vec<Value>,
+}
+
+impl Conversation {
+    pub fn stdio_deadline(&self) -> Option<u64> {
+        self.stdio_wait
+            .as_ref()
+            .map(|w| w.2)
+            .or(self.stream_wait.as_ref().map(|w| w.2))
+    }
+}
+
+impl Probe {
+    /// First move.
+    pub(super) fn begin(&mut self, now: u64) {
+        self.phase = Phase::Busy;
+        self.conv.step_started_ms = now;
+        if self.cfg.stdio {
+            self.send_discover(now);
+            return;
+        }
+        let Some(url) = self.target.clone() else { return };
+        if self.cfg.preflight {
+            let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+            let port = url.port_or_known_default().unwrap_or(80);
+            self.start_connect(host, port, url.scheme() == "https", now);
+        } else {
+            self.send_discover(now);
+        }
+    }
+
+    /// Milliseconds since the current step began, and restart the clock.
+    fn lap(&mut self, now: u64) -> u64 {
+        let ms = now.saturating_sub(self.conv.step_started_ms);
+        self.conv.step_started_ms = now;
+        ms
+    }
+
+    pub(super) fn connected(&mut self, r: crate::http::ConnectReport, now: u64) {
+        let host = self.target.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        self.report.step("dns", true, r.dns_ms, format!("{host} -> {}", ip_of(&r.address)));
+        self.report.step("tcp", true, r.tcp_ms, format!("connected to {}", r.address));
+        if let Some(tls_ms) = r.tls_ms {
+            let mut detail = r.tls_version.clone().unwrap_or_else(|| "TLS".into());
+            if let Some(na) = &r.cert_not_after {
+                detail.push_str(&format!(", certificate valid until {na}"));
+            }
+            self.report.step("tls", true, tls_ms, detail);
+        }
+        self.conv.step_started_ms = now;
+        self.send_discover(now);
+    }
+
+    // ---- sending -------------------------------------------------------
+
+    fn send_discover(&mut self, now: u64) {
+        let rev = Revision::LATEST_MODERN;
+        let id = self.rpc_id();
+        let msg = jsonrpc::request(id, "server/discover", jsonrpc::with_modern_meta(json!({}), rev));
+        if self.cfg.stdio {
+            // On stdio a legacy server may stay silent before `initialize`:
+            // wait a short while only, then fall back (2026-07-28 stdio page).
+            let wait = (self.cfg.timeout_ms / 4).clamp(1, 3_000);
+            let deadline = (now + wait).min(self.deadline_ms);
+            self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
+        } else {
+            let url = self.target.clone().expect("http probe has a target");
+            self.post_rpc(Purpose::Discover, &msg, Some(id), url, Some(rev), now);
+        }
+    }
+
+    fn send_initialize(&mut self, url: Url, purpose: Purpose, now: u64) {
+        let id = self.rpc_id();
+        let msg = jsonrpc::request(id, "initialize", jsonrpc::initialize_params(Revision::LATEST_LEGACY));
+        if self.cfg.stdio {
+            let deadline = self.deadline_ms;
+            self.stdio_send(&msg, Some((id, purpose, deadline)));
+        } else {
+            self.post_rpc(purpose, &msg, Some(id), url, None, now);
+        }
+    }
+
+    /// Sends a request of the established conversation (era, session, transport).
+    fn send_conversation(&mut self, purpose: Purpose, method: &str, params: Value, now: u64) {
+        let id = self.rpc_id();
+        let modern_rev = if self.conv.modern { self.conv.revision } else { None };
+        let params = match modern_rev {
+            Some(rev) => jsonrpc::with_modern_meta(params, rev),
+            None => params,
+        };
+        let msg = jsonrpc::request(id, method, params);
+        if self.cfg.stdio {
+            let deadline = self.deadline_ms;
+            self.stdio_send(&msg, Some((id, purpose, deadline)));
+            return;
+        }
+        let url = self.conversation_url();
+        self.post_rpc(purpose, &msg, Some(id), url, modern_rev, now);
+    }
+
+    fn conversation_url(&self) -> Url {
+        if self.conv.sse_transport {
+            if let Some(e) = &self.conv.sse_endpoint {
+                return e.clone();
+            }
+        }
+        self.target.clone().expect("http probe has a target")
+    }
+
+    fn send_initialized(&mut self, now: u64) {
+        let msg = jsonrpc::notification("notifications/initialized", None);
+        if self.cfg.stdio {
+            self.stdio_send(&msg, None);
+            self.report.step("notifications/initialized", true, 0, "sent");
+            self.start_tools_list(now);
+            return;
+        }
+        let url = self.conversation_url();
+        self.post_rpc(Purpose::Initialized, &msg, None, url, None, now);
+    }
+
+    // ---- outcomes ------------------------------------------------------
+
+    pub(super) fn on_outcome(&mut self, purpose: Purpose, outcome: Outcome, now: u64) {
+        if self.verdict.is_some() {
+            return;
+        }
+        if let Outcome::Head { status, ms } = &outcome {
+            if !self.conv.http_step_done {
+                self.conv.http_step_done = true;
+                self.report.step("http", true, *ms, format!("first answer: HTTP {status}"));
+            }
+            return;
+        }
+        // A platform's sleep page ends the climb at any rung.
+        if let Outcome::Platform { platform, signature, status } = &outcome {
+            let ms = self.lap(now);
+            self.report.step("http", false, ms, format!("HTTP {status}: {platform} page ({signature})"));
+            self.report.fail(
+                Mode::PlatformAsleep,
+                format!("The URL answers with {platform}'s sleep / not-found page instead of the MCP server (HTTP {status}, matched {signature})"),
+            );
+            return self.end(now);
+        }
+        match purpose {
+            Purpose::Connect => self.on_connect_failed(outcome, now),
+            Purpose::Discover => self.on_discover(outcome, now),
+            Purpose::Initialize => self.on_initialize(outcome, now),
+            Purpose::Initialized => self.on_initialized(outcome, now),
+            Purpose::SseOpen => self.on_sse_open(outcome, now),
+            Purpose::ToolsList => self.on_tools_list(outcome, now),
+            Purpose::SafeCall => self.on_safe_call(outcome, now),
+            Purpose::AuthMetadata { ctx, url, left } => self.on_auth_metadata(ctx, url, left, outcome, now),
+            Purpose::EndSession => {
+                let ms = self.lap(now);
+                let detail = match &outcome {
+                    Outcome::Status { status, .. } | Outcome::Raw { status, .. } => format!("HTTP {status}"),
+                    other => other.short(),
+                };
+                self.report.step("DELETE session", true, ms, detail);
+                self.end_now(now);
+            }
+            Purpose::Alt { idx, kind } => self.on_alternate(idx, kind, outcome, now),
+        }
+    }
+
+    /// A transport failure ends the climb with the mode of its layer.
+    fn fail_transport(&mut self, step: &str, err: &TransportError, now: u64) {
+        let ms = self.lap(now);
+        let host = self.target.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let (layer, mode, reason) = match err {
+            TransportError::Dns { message } => (
+                "dns",
+                Mode::DnsUnresolved,
+                format!("The host {host} does not resolve ({message})"),
+            ),
+            TransportError::Refused { address } => (
+                "tcp",
+                Mode::ConnectRefused,
+                format!("Nothing is listening at {address}: the connection was refused"),
+            ),
+            TransportError::Tls { tls, message, not_after } => (
+                "tls",
+                Mode::TlsError,
+                match not_after {
+                    Some(na) => format!("The TLS handshake with {host} failed: {} (certificate not valid after {na}; {message})", tls.as_str()),
+                    None => format!("The TLS handshake with {host} failed: {} ({message})", tls.as_str()),
+                },
+            ),
+            TransportError::Timeout => (
+                step,
+                Mode::Timeout,
+                format!("{step} got no answer within {} ms", ms.max(1)),
+            ),
+            TransportError::BodyTooLarge => (
+                step,
+                Mode::HttpError,
+                format!("{step}: the answer is larger than the {} byte cap", self.cfg.limits.max_body_bytes),
+            ),
+            TransportError::Connection { message } | TransportError::Other { message } => (
+                step,
+                Mode::HttpError,
+                format!("{step}: the connection failed ({message})"),
+            ),
+        };
+        self.report.step(layer, false, ms, err.to_string());
+        self.report.fail(mode, reason);
+        self.end(now);
+    }
+
+    fn on_connect_failed(&mut self, outcome: Outcome, now: u64) {
+        match outcome {
+            Outcome::Failed(TransportError::Timeout) => {
+                let ms = self.lap(now);
+                let target = self.target.as_ref().map(|u| u.authority().to_string()).unwrap_or_default();
+                self.report.step("tcp", false, ms, "timed out");
+                self.report.fail(Mode::Timeout, format!("Connecting to {target} got no answer within {ms} ms"));
+                self.end(now);
+            }
+            Outcome::Failed(err) => self.fail_transport("connect", &err, now),
+            other => {
+                let ms = self.lap(now);
+                self.report.step("tcp", false, ms, other.short());
+                self.report.fail(Mode::HttpError, format!("Connecting failed: {}", other.short()));
+                self.end(now);
+            }
+        }
+    }
+
+    fn on_discover(&mut self, outcome: Outcome, now: u64) {
+        let ms = self.lap(now);
+        match outcome {
+            Outcome::Reply { msg, .. } => match jsonrpc::read_reply(&msg) {
+                Some(Reply::Result(result)) => {
+                    let versions: Vec<String> = result
+                        .get("supportedVersions")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                        .unwrap_or_default();
+                    if versions.iter().any(|v| v == Revision::LATEST_MODERN.as_str()) {
+                        let violations = validate::validate_response(
+                            Revision::LATEST_MODERN,
+                            Answer::Discover,
+                            &self.last_rpc_id_value(),
+                            &msg,
+                        );
+                        self.report.violations("server/discover", violations);
+                        self.adopt_modern(&result, &versions);
+                        self.report.step(
+                            "server/discover",
+                            true,
+                            ms,
+                            format!("modern MCP {} (supports {})", Revision::LATEST_MODERN, versions.join(", ")),
+                        );
+                        self.start_tools_list(now);
+                    } else if result.get("supportedVersions").is_some() {
+                        let legacy: Vec<&String> = versions.iter().filter(|v| Revision::parse(v).is_some()).collect();
+                        if legacy.is_empty() {
+                            self.report.step("server/discover", false, ms, format!("supports only {}", versions.join(", ")));
+                            self.report.fail(
+                                Mode::HandshakeFailed,
+                                format!("server/discover lists no protocol version mcprobe speaks ({})", versions.join(", ")),
+                            );
+                            return self.end(now);
+                        }
+                        self.fallback_to_initialize(ms, format!("supports only legacy {}", versions.join(", ")), now);
+                    } else {
+                        self.conv.answers.push(format!("server/discover: {}", jsonrpc::excerpt(msg.to_string().as_bytes(), 120)));
+                        self.fallback_to_initialize(ms, "a result that is no discover result".into(), now);
+                    }
+                }
+                Some(Reply::Error { code, message, data }) => self.on_discover_error(code, &message, data, 200, ms, now),
+                None => self.fallback_to_initialize(ms, "no JSON-RPC response".into(), now),
+            },
+            Outcome::Status { status, headers, excerpt, reply } => {
+                if matches!(status, 401 | 403) {
+                    self.report.step("server/discover", false, ms, format!("HTTP {status}"));
+                    return self.start_auth(AuthCtx::Handshake, status, &headers, now);
+                }
+                if let Some(Reply::Error { code, message, data }) = reply.as_ref().and_then(jsonrpc::read_reply) {
+                    if is_modern_error(code) {
+                        return self.on_discover_error(code, &message, data, status, ms, now);
+                    }
+                    self.conv.answers.push(format!("server/discover: HTTP {status}, JSON-RPC error {code} {message}"));
+                    return self.fallback_to_initialize(ms, format!("HTTP {status}, JSON-RPC error {code}"), now);
+                }
+                self.conv.answers.push(format!("server/discover: HTTP {status} {excerpt}"));
+                self.fallback_to_initialize(ms, format!("HTTP {status}"), now);
+            }
+            Outcome::NotMcp { status, why, excerpt, .. } => {
+                self.conv.answers.push(format!("server/discover: HTTP {status}, {why}: {excerpt}"));
+                self.fallback_to_initialize(ms, format!("HTTP {status}, {why}"), now);
+            }
+            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } => {
+                self.conv.answers.push(format!("server/discover: HTTP {status} with no body"));
+                self.fallback_to_initialize(ms, format!("HTTP {status} with no body"), now);
+            }
+            Outcome::RedirectLoop { last } => self.fail_redirect_loop("server/discover", &last, ms, now),
+            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => {
+                self.fallback_to_initialize(ms, "no answer (a legacy stdio server stays silent)".into(), now)
+            }
+            Outcome::Failed(err) => self.fail_transport("server/discover", &err, now),
+            other => self.fallback_to_initialize(ms, other.short(), now),
+        }
+    }
+
+    fn on_discover_error(&mut self, code: i64, message: &str, data: Option<Value>, status: u16, ms: u64, now: u64) {
+        match code {
+            -32022 => {
+                let supported: Vec<String> = data
+                    .as_ref()
+                    .and_then(|d| d.get("supported"))
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                if supported.iter().any(|v| Revision::parse(v).is_some_and(|r| r.era() == Era::Legacy)) {
+                    self.fallback_to_initialize(ms, format!("modern server supporting only {}", supported.join(", ")), now);
+                } else {
+                    self.report.step("server/discover", false, ms, format!("unsupported version; server supports {}", supported.join(", ")));
+                    self.report.fail(
+                        Mode::HandshakeFailed,
+                        format!("No mutually supported protocol version: the server supports {}", if supported.is_empty() { "none it names".into() } else { supported.join(", ") }),
+                    );
+                    self.end(now);
+                }
+            }
+            -32020 | -32021 => {
+                self.report.step("server/discover", false, ms, format!("HTTP {status}, JSON-RPC error {code}: {message}"));
+                self.report.fail(
+                    Mode::HandshakeFailed,
+                    format!("The modern server rejected server/discover with JSON-RPC error {code} ({message})"),
+                );
+                self.end(now);
+            }
+            _ => {
+                self.conv.answers.push(format!("server/discover: JSON-RPC error {code} {message}"));
+                self.fallback_to_initialize(ms, format!("JSON-RPC error {code}"), now);
+            }
+        }
+    }
+
+    fn fallback_to_initialize(&mut self, ms: u64, why: String, now: u64) {
+        self.report.step("server/discover", true, ms, format!("not modern ({why}); trying legacy initialize"));
+        if self.cfg.stdio {
+            self.send_initialize(Url::parse("stdio:x").expect("static url"), Purpose::Initialize, now);
+        } else {
+            let url = self.target.clone().expect("http target");
+            self.send_initialize(url, Purpose::Initialize, now);
+        }
+    }
+
+    fn adopt_modern(&mut self, result: &Value, _versions: &[String]) {
+        self.conv.modern = true;
+        self.conv.revision = Some(Revision::LATEST_MODERN);
+        self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
+        self.report.era = Some(Era::Modern);
+        self.report.transport = Some(if self.cfg.stdio { Transport::Stdio } else { Transport::StreamableHttp });
+        self.report.protocol_version = Some(Revision::LATEST_MODERN.as_str().into());
+        let info = result
+            .get("_meta")
+            .and_then(|m| m.get("io.modelcontextprotocol/serverInfo"))
+            .or_else(|| result.get("serverInfo"));
+        self.report.server = info.and_then(server_info);
+    }
+
+    fn on_initialize(&mut self, outcome: Outcome, now: u64) {
+        let ms = self.lap(now);
+        match outcome {
+            Outcome::Reply { msg, headers, .. } => self.on_initialize_reply(msg, &headers, ms, now),
+            Outcome::Status { status, headers, excerpt, reply } => {
+                self.conv.handshake_statuses.push(status);
+                if matches!(status, 401 | 403) {
+                    self.report.step("initialize", false, ms, format!("HTTP {status}"));
+                    return self.start_auth(AuthCtx::Handshake, status, &headers, now);
+                }
+                let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
+                    Some(Reply::Error { code, message, .. }) => format!("JSON-RPC error {code} {message}"),
+                    _ => excerpt.clone(),
+                };
+                self.conv.answers.push(format!("initialize: HTTP {status} {said}"));
+                if matches!(status, 400 | 404 | 405 | 410) && !self.cfg.stdio {
+                    // 2026-07-28 "Backward Compatibility": last, the 2024-11-05
+                    // HTTP+SSE transport's GET for the `endpoint` event.
+                    self.report.step("initialize", true, ms, format!("HTTP {status}; trying the 2024-11-05 HTTP+SSE transport"));
+                    let url = self.target.clone().expect("http target");
+                    let wait = (self.cfg.timeout_ms / 3).max(2_000);
+                    self.get_sse(Purpose::SseOpen, url, Some(now + wait), now);
+                } else if status >= 500 {
+                    self.report.step("initialize", false, ms, format!("HTTP {status}"));
+                    self.report.fail(Mode::HttpError, format!("The server answers HTTP {status}: {excerpt}"));
+                    self.end(now);
+                } else {
+                    self.report.step("initialize", false, ms, format!("HTTP {status}"));
+                    self.fail_handshake(now);
+                }
+            }
+            Outcome::NotMcp { status, why, excerpt, .. } => {
+                self.report.step("initialize", false, ms, format!("HTTP {status}, {why}"));
+                self.conv.answers.push(format!("initialize: HTTP {status}, {why}: {excerpt}"));
+                self.fail_handshake(now);
+            }
+            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } => {
+                self.report.step("initialize", false, ms, format!("HTTP {status} with no body"));
+                self.conv.answers.push(format!("initialize: HTTP {status} with an empty body"));
+                self.fail_handshake(now);
+            }
+            Outcome::RedirectLoop { last } => self.fail_redirect_loop("initialize", &last, ms, now),
+            Outcome::Failed(err) => self.fail_transport("initialize", &err, now),
+            other => {
+                self.report.step("initialize", false, ms, other.short());
+                self.fail_handshake(now);
+            }
+        }
+    }
+
+    fn on_initialize_reply(&mut self, msg: Value, headers: &Headers, ms: u64, now: u64) {
+        match jsonrpc::read_reply(&msg) {
+            Some(Reply::Result(result)) => {
+                let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
+                let Some(rev) = Revision::parse(version).filter(|r| r.era() == Era::Legacy) else {
+                    self.report.step("initialize", false, ms, format!("protocol version {version:?}"));
+                    self.conv.answers.push(format!("initialize: protocolVersion {version:?}"));
+                    self.report.fail(
+                        Mode::HandshakeFailed,
+                        format!("initialize answered protocol version {version:?}, which is no released legacy MCP revision (offered {})", Revision::LATEST_LEGACY),
+                    );
+                    return self.end(now);
+                };
+                let violations = validate::validate_response(rev, Answer::Initialize, &self.last_rpc_id_value(), &msg);
+                self.report.violations("initialize", violations);
+                self.conv.revision = Some(rev);
+                self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
+                if !self.conv.sse_transport {
+                    self.conv.session_id = header(headers, "mcp-session-id").map(str::to_string);
+                }
+                self.report.era = Some(Era::Legacy);
+                self.report.transport = Some(if self.cfg.stdio {
+                    Transport::Stdio
+                } else if self.conv.sse_transport {
+                    Transport::Sse
+                } else {
+                    Transport::StreamableHttp
+                });
+                self.report.protocol_version = Some(rev.as_str().into());
+                self.report.server = result.get("serverInfo").and_then(server_info);
+                self.report.finding(
+                    Mode::LegacyOnly,
+                    format!("the server speaks legacy MCP {rev} only; no modern (2026-07-28) server/discover"),
+                );
+                let session = match &self.conv.session_id {
+                    Some(_) => ", session minted",
+                    None => "",
+                };
+                self.report.step("initialize", true, ms, format!("legacy MCP {rev}{session}"));
+                self.send_initialized(now);
+            }
+            Some(Reply::Error { code, message, .. }) => {
+                self.report.step("initialize", false, ms, format!("JSON-RPC error {code}: {message}"));
+                self.conv.answers.push(format!("initialize: JSON-RPC error {code} {message}"));
+                self.fail_handshake(now);
+            }
+            None => {
+                self.report.step("initialize", false, ms, "no JSON-RPC response");
+                self.fail_handshake(now);
+            }
+        }
+    }
+
+    fn fail_handshake(&mut self, now: u64) {
+        let said = if self.conv.answers.is_empty() {
+            "no usable answer".to_string()
+        } else {
+            self.conv.answers.join("; ")
+        };
+        self.report.fail(
+            Mode::HandshakeFailed,
+            format!("Neither server/discover nor initialize got a valid MCP answer: {said}"),
+        );
+        self.end(now);
+    }
+
+    fn fail_redirect_loop(&mut self, step: &str, last: &str, ms: u64, now: u64) {
+        self.report.step(step, false, ms, format!("more than {} redirects", self.cfg.limits.max_redirects));
+        self.report.fail(
+            Mode::HttpError,
+            format!("{step} was redirected more than {} times (a redirect loop; last to {last})", self.cfg.limits.max_redirects),
+        );
+        self.end(now);
+    }
+
+    fn on_sse_open(&mut self, outcome: Outcome, now: u64) {
+        if self.conv.sse_endpoint.is_some() {
+            // The stream already gave its endpoint; its end only matters to a
+            // request waiting on it, which is told separately.
+            return;
+        }
+        let ms = self.lap(now);
+        match outcome {
+            Outcome::SseEndpoint { endpoint } => {
+                self.conv.sse_transport = true;
+                self.conv.sse_endpoint = Some(endpoint.clone());
+                self.report.step("GET endpoint", true, ms, format!("2024-11-05 HTTP+SSE, endpoint {}", endpoint.path()));
+                self.report.finding(
+                    Mode::DeprecatedTransport,
+                    "the server answers only over the deprecated 2024-11-05 HTTP+SSE transport; migrate to Streamable HTTP",
+                );
+                self.send_initialize(endpoint, Purpose::Initialize, now);
+            }
+            Outcome::Status { status, headers, excerpt, .. } => {
+                self.conv.handshake_statuses.push(status);
+                if matches!(status, 401 | 403) {
+                    self.report.step("GET endpoint", false, ms, format!("HTTP {status}"));
+                    return self.start_auth(AuthCtx::Handshake, status, &headers, now);
+                }
+                self.conv.answers.push(format!("GET: HTTP {status} {excerpt}"));
+                self.report.step("GET endpoint", false, ms, format!("HTTP {status}"));
+                if self.conv.handshake_statuses.iter().all(|s| matches!(s, 404 | 405 | 410)) {
+                    self.start_route_search(now);
+                } else if status >= 500 {
+                    self.report.fail(Mode::HttpError, format!("The server answers HTTP {status}: {excerpt}"));
+                    self.end(now);
+                } else {
+                    self.fail_handshake(now);
+                }
+            }
+            Outcome::Failed(TransportError::Timeout) => {
+                self.report.step("GET endpoint", false, ms, "no endpoint event");
+                self.conv.answers.push(format!("GET: no `endpoint` event within {ms} ms"));
+                self.fail_handshake(now);
+            }
+            Outcome::Failed(err) => self.fail_transport("GET endpoint", &err, now),
+            Outcome::RedirectLoop { last } => self.fail_redirect_loop("GET endpoint", &last, ms, now),
+            other => {
+                self.report.step("GET endpoint", false, ms, other.short());
+                self.conv.answers.push(format!("GET: {}", other.short()));
+                self.fail_handshake(now);
+            }
+        }
+    }
+
+    fn on_initialized(&mut self, outcome: Outcome, now: u64) {
+        let ms = self.lap(now);
+        match &outcome {
+            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } if (200..300).contains(status) => {
+                self.report.step("notifications/initialized", true, ms, format!("HTTP {status}"));
+            }
+            Outcome::Reply { .. } | Outcome::NoBody { .. } | Outcome::NotMcp { .. } => {
+                self.report.step("notifications/initialized", true, ms, outcome.short());
+            }
+            Outcome::Status { status, .. } => {
+                self.report.step("notifications/initialized", false, ms, format!("HTTP {status}"));
+                self.report.finding(
+                    Mode::SpecShould,
+                    format!("notifications/initialized answered HTTP {status}; a server accepting it must answer 202"),
+                );
+            }
+            other => {
+                self.report.step("notifications/initialized", false, ms, other.short());
+            }
+        }
+        self.start_tools_list(now);
+    }
+
+    // ---- tools/list ------------------------------------------------------
+
+    fn start_tools_list(&mut self, now: u64) {
+        self.conv.step_started_ms = now;
+        let caps = &self.conv.capabilities;
+        if caps.is_object() && caps.get("tools").is_none() {
+            self.report.step("tools/list", true, 0, "skipped: the server advertises no tools capability");
+            return self.start_safe_call(now);
+        }
+        self.send_conversation(Purpose::ToolsList, "tools/list", json!({}), now);
+    }
+
+    fn on_tools_list(&mut self, outcome: Outcome, now: u64) {
+        let fail = |p: &mut Probe, detail: String, reason: String, now: u64| {
+            let ms = p.lap(now);
+            p.report.step("tools/list", false, ms, detail);
+            p.report.fail(Mode::ToolsListFailed, reason);
+            p.end(now);
+        };
+        match outcome {
+            Outcome::Reply { msg, .. } => {
+                let rev = self.revision_or_latest();
+                let violations = validate::validate_response(rev, Answer::ToolsList, &self.last_rpc_id_value(), &msg);
+                self.report.violations("tools/list", violations);
+                match jsonrpc::read_reply(&msg) {
+                    Some(Reply::Result(result)) => {
+                        let Some(tools) = result.get("tools").and_then(Value::as_array) else {
+                            let what = jsonrpc::excerpt(result.to_string().as_bytes(), 80);
+                            return fail(
+                                self,
+                                "no tools array".into(),
+                                format!("tools/list answered a result without a tools array ({what})"),
+                                now,
+                            );
+                        };
+                        self.conv.pages += 1;
+                        let cap = self.cfg.limits.max_tools;
+                        let room = cap.saturating_sub(self.conv.tools.len());
+                        if tools.len() > room {
+                            self.conv.tools.extend(tools.iter().take(room).cloned());
+                            self.report.finding(
+                                Mode::SpecShould,
+                                format!("the tool list is longer than the {cap} tools mcprobe reads; the rest was not checked"),
+                            );
+                            return self.tools_done(now);
+                        }
+                        self.conv.tools.extend(tools.iter().cloned());
+                        match result.get("nextCursor").and_then(Value::as_str) {
+                            Some(cursor) if !cursor.is_empty() => {
+                                if self.conv.cursors.iter().any(|c| c == cursor) {
+                                    self.report.finding(
+                                        Mode::SpecShould,
+                                        format!("tools/list returned the cursor {cursor:?} twice; stopped paging"),
+                                    );
+                                    return self.tools_done(now);
+                                }
+                                if self.conv.pages >= self.cfg.limits.max_tool_pages {
+                                    self.report.finding(
+                                        Mode::SpecShould,
+                                        format!("stopped after {} pages of tools/list", self.conv.pages),
+                                    );
+                                    return self.tools_done(now);
+                                }
+                                self.conv.cursors.push(cursor.to_string());
+                                let params = json!({"cursor": cursor});
+                                self.send_conversation(Purpose::ToolsList, "tools/list", params, now);
+                            }
+                            _ => self.tools_done(now),
+                        }
+                    }
+                    Some(Reply::Error { code, message, .. }) => fail(
+                        self,
+                        format!("JSON-RPC error {code}: {message}"),
+                        format!("tools/list answered JSON-RPC error {code} ({message})"),
+                        now,
+                    ),
+                    None => fail(self, "no response".into(), "tools/list got no JSON-RPC response".into(), now),
+                }
+            }
+            Outcome::Status { status, headers, excerpt, reply } => {
+                if matches!(status, 401 | 403) {
+                    let ms = self.lap(now);
+                    self.report.step("tools/list", false, ms, format!("HTTP {status}"));
+                    return self.start_auth(AuthCtx::ToolsList, status, &headers, now);
+                }
+                let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
+                    Some(Reply::Error { code, message, .. }) => format!("JSON-RPC error {code}: {message}"),
+                    _ => excerpt,
+                };
+                fail(self, format!("HTTP {status}"), format!("tools/list answered HTTP {status} ({said})"), now)
+            }
+            Outcome::NotMcp { status, why, excerpt, .. } => fail(
+                self,
+                format!("HTTP {status}, {why}"),
+                format!("tools/list answered something unparseable: {why} ({excerpt})"),
+                now,
+            ),
+            Outcome::Failed(TransportError::Timeout) => {
+                let ms = now.saturating_sub(self.conv.step_started_ms);
+                fail(self, "no answer".into(), format!("tools/list got no answer within {ms} ms"), now)
+            }
+            Outcome::Failed(err) => fail(self, err.to_string(), format!("tools/list failed: {err}"), now),
+            other => {
+                let s = other.short();
+                fail(self, s.clone(), format!("tools/list got no usable answer ({s})"), now)
+            }
+        }
+    }
+
+    fn tools_done(&mut self, now: u64) {
+        let ms = self.lap(now);
+        let snapshot = fingerprint::snapshot(&self.conv.tools);
+        self.report.tool_names = snapshot.tools.iter().map(|t| t.name.clone()).collect();
+        let pages = self.conv.pages;
+        self.report.step(
+            "tools/list",
+            true,
+            ms,
+            format!("{} tool(s) in {pages} page(s)", snapshot.tools.len()),
+        );
+        if let Some(base) = &self.cfg.baseline {
+            let drift = fingerprint::diff(base, &snapshot);
+            let detail = if drift.changes.is_empty() {
+                "unchanged against the baseline".to_string()
+            } else {
+                format!("{} change(s), {}", drift.changes.len(), if drift.breaking { "breaking" } else { "not breaking" })
+            };
+            self.report.step("drift", drift.changes.is_empty(), 0, detail);
+            self.report.drift = Some(drift);
+        }
+        self.report.snapshot = Some(snapshot);
+        self.start_safe_call(now);
+    }
+
+    // ---- the safe call ----------------------------------------------------
+
+    fn start_safe_call(&mut self, now: u64) {
+        self.conv.step_started_ms = now;
+        let choice = safe_call::choose(&self.cfg.call, &self.conv.tools, &self.conv.capabilities);
+        match choice {
+            SafeCall::Tool { name, arguments, why } => {
+                self.conv.call_label = format!("tools/call {name}");
+                self.conv.call_why = why;
+                let params = json!({"name": name, "arguments": arguments});
+                self.send_conversation(Purpose::SafeCall, "tools/call", params, now);
+            }
+            SafeCall::ResourcesList => {
+                self.conv.call_label = "resources/list".into();
+                self.send_conversation(Purpose::SafeCall, "resources/list", json!({}), now);
+            }
+            SafeCall::PromptsList => {
+                self.conv.call_label = "prompts/list".into();
+                self.send_conversation(Purpose::SafeCall, "prompts/list", json!({}), now);
+            }
+            SafeCall::Skip { why } => {
+                self.report.step("safe call", true, 0, format!("skipped: {why}"));
+                self.end(now);
+            }
+        }
+    }
+
+    fn on_safe_call(&mut self, outcome: Outcome, now: u64) {
+        let label = self.conv.call_label.clone();
+        let ms = self.lap(now);
+        match outcome {
+            Outcome::Reply { msg, .. } => {
+                let answer = if label.starts_with("tools/call") {
+                    Answer::ToolsCall
+                } else if label == "resources/list" {
+                    Answer::ResourcesList
+                } else {
+                    Answer::PromptsList
+                };
+                let rev = self.revision_or_latest();
+                let violations = validate::validate_response(rev, answer, &self.last_rpc_id_value(), &msg);
+                self.report.violations(&label, violations);
+                match jsonrpc::read_reply(&msg) {
+                    Some(Reply::Result(result)) => {
+                        if result.get("isError").and_then(Value::as_bool) == Some(true) {
+                            let text = result
+                                .get("content")
+                                .and_then(|c| c.get(0))
+                                .and_then(|c| c.get("text"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("");
+                            self.report.finding(
+                                Mode::ToolErrorResult,
+                                format!("{label} returned isError: true ({})", jsonrpc::excerpt(text.as_bytes(), 120)),
+                            );
+                            self.report.step(&label, true, ms, "answered with a tool-level error (isError)");
+                        } else {
+                            let why = self.conv.call_why.clone();
+                            let detail = if why.is_empty() { "answered".to_string() } else { format!("answered (chosen: {why})") };
+                            self.report.step(&label, true, ms, detail);
+                        }
+                    }
+                    Some(Reply::Error { code, message, .. }) => {
+                        self.report.step(&label, false, ms, format!("JSON-RPC error {code}: {message}"));
+                        if classify::is_auth_message(&message) {
+                            self.report.fail(
+                                Mode::AuthHalfConfigured,
+                                format!("Discovery and tools/list work without credentials, but {label} answered JSON-RPC error {code} ({message}) and no auth is advertised"),
+                            );
+                        } else {
+                            self.report.fail(
+                                Mode::ToolCallError,
+                                format!("{label} answered JSON-RPC error {code} ({message})"),
+                            );
+                        }
+                    }
+                    None => {
+                        self.report.step(&label, false, ms, "no response");
+                        self.report.fail(Mode::ToolCallError, format!("{label} got no JSON-RPC response"));
+                    }
+                }
+                self.end(now);
+            }
+            Outcome::Status { status, headers, excerpt, reply } => {
+                self.report.step(&label, false, ms, format!("HTTP {status}"));
+                if matches!(status, 401 | 403) {
+                    return self.start_auth(AuthCtx::SafeCall, status, &headers, now);
+                }
+                let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
+                    Some(Reply::Error { code, message, .. }) => {
+                        if classify::is_auth_message(&message) {
+                            self.report.fail(
+                                Mode::AuthHalfConfigured,
+                                format!("Discovery and tools/list work without credentials, but {label} answered HTTP {status} with JSON-RPC error {code} ({message}) and no auth is advertised"),
+                            );
+                            return self.end(now);
+                        }
+                        format!("JSON-RPC error {code}: {message}")
+                    }
+                    _ => excerpt,
+                };
+                self.report.fail(Mode::ToolCallError, format!("{label} answered HTTP {status} ({said})"));
+                self.end(now);
+            }
+            Outcome::NotMcp { status, why, .. } => {
+                self.report.step(&label, false, ms, format!("HTTP {status}, {why}"));
+                self.report.fail(Mode::ToolCallError, format!("{label} answered something unparseable: {why}"));
+                self.end(now);
+            }
+            Outcome::Failed(TransportError::Timeout) => {
+                self.report.step(&label, false, ms, "no answer");
+                self.report.fail(Mode::Timeout, format!("{label} got no answer within {ms} ms"));
+                self.end(now);
+            }
+            Outcome::Failed(err) => {
+                self.report.step(&label, false, ms, err.to_string());
+                self.report.fail(Mode::ToolCallError, format!("{label} failed: {err}"));
+                self.end(now);
+            }
+            other => {
+                self.report.step(&label, false, ms, other.short());
+                self.report.fail(Mode::ToolCallError, format!("{label} got no usable answer ({})", other.short()));
+                self.end(now);
+            }
+        }
+    }
+
+    // ---- auth --------------------------------------------------------------
+
+    fn start_auth(&mut self, ctx: AuthCtx, status: u16, headers: &Headers, now: u64) {
+        let challenges = header_joined(headers, "www-authenticate")
+            .map(|v| classify::parse_www_authenticate(&v))
+            .unwrap_or_default();
+        if challenges.is_empty() {
+            return self.auth_verdict(ctx, status, Err(format!("HTTP {status} without a WWW-Authenticate challenge")), now);
+        }
+        let mut candidates: Vec<String> = challenges.iter().filter_map(|c| c.resource_metadata.clone()).collect();
+        if candidates.is_empty() {
+            // RFC 9728 §3: the well-known URI, path-suffixed first.
+            if let Some(url) = &self.target {
+                let origin = url.origin().ascii_serialization();
+                let path = url.path().trim_end_matches('/');
+                if !path.is_empty() {
+                    candidates.push(format!("{origin}/.well-known/oauth-protected-resource{path}"));
+                }
+                candidates.push(format!("{origin}/.well-known/oauth-protected-resource"));
+            }
+        }
+        let first = candidates.remove(0);
+        self.fetch_metadata(ctx, status, first, candidates, now);
+    }
+
+    fn fetch_metadata(&mut self, ctx: AuthCtx, _status: u16, url: String, left: Vec<String>, now: u64) {
+        match Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                self.get_raw(Purpose::AuthMetadata { ctx, url, left }, u, now);
+            }
+            _ => self.auth_verdict(ctx, 401, Err(format!("the resource_metadata URL {url:?} is not an http(s) URL")), now),
+        }
+    }
+
+    fn on_auth_metadata(&mut self, ctx: AuthCtx, url: String, mut left: Vec<String>, outcome: Outcome, now: u64) {
+        let result = match outcome {
+            Outcome::Raw { status, body, .. } if (200..300).contains(&status) => classify::parse_resource_metadata(&body)
+                .map(|m| (url.clone(), m))
+                .map_err(|e| format!("the protected-resource metadata at {url} is not valid: {e}")),
+            Outcome::Raw { status, .. } | Outcome::Status { status, .. } => {
+                Err(format!("the protected-resource metadata at {url} answered HTTP {status}"))
+            }
+            other => Err(format!("the protected-resource metadata at {url} could not be read ({})", other.short())),
+        };
+        if result.is_err() && !left.is_empty() {
+            let next = left.remove(0);
+            return self.fetch_metadata(ctx, 401, next, left, now);
+        }
+        self.auth_verdict(ctx, 401, result, now);
+    }
+
+    fn auth_verdict(&mut self, ctx: AuthCtx, status: u16, metadata: Result<(String, classify::ResourceMetadata), String>, now: u64) {
+        match (ctx, metadata) {
+            (AuthCtx::SafeCall, Ok((url, meta))) => {
+                self.report.auth_required_reason = Some(format!(
+                    "Discovery and tools/list are public, and tool calls need OAuth credentials, advertised at {url} (authorization servers: {})",
+                    meta.authorization_servers.join(", ")
+                ));
+                self.end(now);
+            }
+            (_, Ok((url, meta))) => {
+                self.report.fail(
+                    Mode::AuthRequired,
+                    format!(
+                        "The server is private and says how to get in: OAuth protected-resource metadata at {url}, authorization servers {}",
+                        meta.authorization_servers.join(", ")
+                    ),
+                );
+                self.end(now);
+            }
+            (AuthCtx::SafeCall, Err(why)) => {
+                let label = self.conv.call_label.clone();
+                self.report.fail(
+                    Mode::AuthHalfConfigured,
+                    format!("Discovery and tools/list work without credentials, but {label} answered HTTP {status} and no auth is advertised ({why})"),
+                );
+                self.end(now);
+            }
+            (AuthCtx::ToolsList, Err(why)) => {
+                self.report.fail(Mode::ToolsListFailed, format!("tools/list answered HTTP {status} ({why})"));
+                self.end(now);
+            }
+            (AuthCtx::Handshake, Err(why)) => {
+                self.report.fail(
+                    Mode::HttpError,
+                    format!("The server wants credentials but does not say how to get them: {why}; pass one with --header 'Authorization: Bearer ...'"),
+                );
+                self.end(now);
+            }
+        }
+    }
+
+    // ---- route search ------------------------------------------------------
+
+    fn start_route_search(&mut self, now: u64) {
+        let Some(url) = self.target.clone() else { return self.fail_handshake(now) };
+        let own = url.path().trim_end_matches('/').to_string();
+        self.conv.alt_urls = ALTERNATE_PATHS
+            .iter()
+            .filter(|p| p.trim_end_matches('/') != own)
+            .filter_map(|p| url.join(p).ok())
+            .collect();
+        self.conv.step_started_ms = now;
+        self.try_alternate(0, now);
+    }
+
+    fn try_alternate(&mut self, idx: usize, now: u64) {
+        let Some(url) = self.conv.alt_urls.get(idx).cloned() else {
+            let ms = self.lap(now);
+            let tried: Vec<&str> = self.conv.alt_urls.iter().map(Url::path).collect();
+            self.report.step("route search", false, ms, format!("no MCP at {}", tried.join(", ")));
+            let statuses: Vec<String> = self.conv.handshake_statuses.iter().map(u16::to_string).collect();
+            self.report.fail(
+                Mode::HttpError,
+                format!(
+                    "The URL answers HTTP {} and no alternate path on the same origin ({}) answers MCP",
+                    statuses.join("/"),
+                    tried.join(", ")
+                ),
+            );
+            return self.end(now);
+        };
+        if url.path().ends_with("/sse") {
+            self.get_sse(Purpose::Alt { idx, kind: AltKind::Sse }, url, None, now);
+        } else {
+            let id = self.rpc_id();
+            let rev = Revision::LATEST_MODERN;
+            let msg = jsonrpc::request(id, "server/discover", jsonrpc::with_modern_meta(json!({}), rev));
+            self.post_rpc(Purpose::Alt { idx, kind: AltKind::Discover }, &msg, Some(id), url, Some(rev), now);
+        }
+    }
+
+    fn on_alternate(&mut self, idx: usize, kind: AltKind, outcome: Outcome, now: u64) {
+        let found = match (&kind, &outcome) {
+            (AltKind::Discover, Outcome::Reply { msg, .. }) => matches!(
+                jsonrpc::read_reply(msg),
+                Some(Reply::Result(r)) if r.get("supportedVersions").is_some()
+            ),
+            (AltKind::Initialize, Outcome::Reply { msg, .. }) => matches!(
+                jsonrpc::read_reply(msg),
+                Some(Reply::Result(r)) if r.get("protocolVersion").and_then(Value::as_str).and_then(Revision::parse).is_some()
+            ),
+            (AltKind::Sse, Outcome::SseEndpoint { .. }) => true,
+            _ => false,
+        };
+        let url = self.conv.alt_urls[idx].clone();
+        if found {
+            let ms = self.lap(now);
+            self.report.step("route search", true, ms, format!("MCP answers at {}", url.path()));
+            self.report.fail(
+                Mode::RouteMoved,
+                format!("The listed URL answers 404, but MCP answers at {url}: the route moved without a redirect"),
+            );
+            if let Some(f) = self.report.failure.as_mut() {
+                f.alternate_url = Some(url.to_string());
+            }
+            return self.end(now);
+        }
+        if matches!(outcome, Outcome::Failed(TransportError::Timeout)) && self.remaining_ms(now) == 0 {
+            return self.try_alternate(usize::MAX, now);
+        }
+        match kind {
+            AltKind::Discover => self.send_initialize(url, Purpose::Alt { idx, kind: AltKind::Initialize }, now),
+            _ => self.try_alternate(idx + 1, now),
+        }
+    }
+
+    // ---- the end -------------------------------------------------------------
+
+    /// Ends the conversation: DELETE a minted session first, then the verdict.
+    pub(super) fn end(&mut self, now: u64) {
+        if let Some(session) = self.conv.session_id.take() {
+            if !self.cfg.stdio && self.remaining_ms(now) > 0 {
+                self.conv.step_started_ms = now;
+                let url = self.target.clone().expect("http target");
+                self.delete_session(url, session, now);
+                return;
+            }
+        }
+        self.end_now(now);
+    }
+
+    pub(super) fn end_now(&mut self, now: u64) {
+        self.finish(now);
+    }
+
+    pub(super) fn last_rpc_id_value(&self) -> Value {
+        Probe::value_id(self.next_rpc.saturating_sub(1))
+    }
+}
+
+fn is_modern_error(code: i64) -> bool {
+    matches!(code, -32022..=-32020)
+}
+
+fn server_info(v: &Value) -> Option<ServerInfo> {
+    let name = v.get("name")?.as_str()?.to_string();
+    let version = v.get("version").and_then(Value::as_str).unwrap_or("").to_string();
+    Some(ServerInfo { name, version })
+}
+
+fn ip_of(address: &str) -> &str {
+    address.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(address)
+}
+
+/// Keeps `Method` in scope for wire.rs users of this module.
+#[allow(dead_code)]
+pub(crate) const DELETE: Method = Method::Delete;

@@ -1,0 +1,701 @@
+//! Start here: turning requests into host actions and host events into
+//! [`Outcome`]s: headers per era, redirects (followed and counted by us), body
+//! and stream caps, SSE answers, the legacy HTTP+SSE stream, platform pages,
+//! deadlines, and stdio framing. The decisions live in `steps.rs`.
+
+use serde_json::Value;
+use url::Url;
+
+use super::steps::Purpose;
+use super::Probe;
+use crate::classify;
+use crate::http::{
+    header, ConnectRequest, ExchangeId, Headers, HttpRequest, Method, TransportError,
+};
+use crate::jsonrpc;
+use crate::revision::Revision;
+use crate::sse::{SseEvent, SseParser};
+
+/// What came of one request, as the conversation sees it.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// The first response head of the probe (for the ladder's `http` step).
+    Head { status: u16, ms: u64 },
+    /// A JSON-RPC response (picked out of a batch or an SSE stream).
+    Reply { msg: Value, status: u16, headers: Headers },
+    /// A 2xx answer with no body (202 to a notification or an HTTP+SSE POST).
+    NoBody { status: u16, headers: Headers },
+    /// A 2xx answer that is not JSON-RPC (HTML, garbage, empty, a stream that
+    /// ended without the response).
+    NotMcp { status: u16, why: String, excerpt: String },
+    /// A non-2xx answer, body read (capped), parsed as JSON-RPC when it is.
+    Status { status: u16, headers: Headers, excerpt: String, reply: Option<Value> },
+    /// A raw answer (for non-MCP GETs: protected-resource metadata, DELETE).
+    Raw { status: u16, body: Vec<u8> },
+    /// The legacy GET stream announced its POST endpoint.
+    SseEndpoint { endpoint: Url },
+    /// A hosting platform's page.
+    Platform { platform: &'static str, signature: String, status: u16 },
+    RedirectLoop { last: String },
+    Failed(TransportError),
+}
+
+impl Outcome {
+    /// A few words for a step detail.
+    pub fn short(&self) -> String {
+        match self {
+            Outcome::Head { status, .. } => format!("HTTP {status}"),
+            Outcome::Reply { status, .. } => format!("HTTP {status}, JSON-RPC answer"),
+            Outcome::NoBody { status, .. } => format!("HTTP {status}, no body"),
+            Outcome::NotMcp { status, why, .. } => format!("HTTP {status}, {why}"),
+            Outcome::Status { status, .. } | Outcome::Raw { status, .. } => format!("HTTP {status}"),
+            Outcome::SseEndpoint { endpoint } => format!("endpoint {endpoint}"),
+            Outcome::Platform { platform, .. } => format!("{platform} page"),
+            Outcome::RedirectLoop { .. } => "redirect loop".into(),
+            Outcome::Failed(e) => e.to_string(),
+        }
+    }
+}
+
+/// How an exchange's body is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyMode {
+    /// Buffer it (capped) and judge at the end.
+    Buffer,
+    /// An SSE answer to one request: look for the response event.
+    SseAnswer,
+    /// The legacy HTTP+SSE GET stream: `endpoint`, then `message` events.
+    LegacyStream,
+    /// Raw bytes wanted (metadata documents, DELETE).
+    Raw,
+}
+
+/// One exchange in flight.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    pub purpose: Purpose,
+    pub request: Option<HttpRequest>,
+    pub rpc_id: Option<u64>,
+    pub redirects: u8,
+    pub started_ms: u64,
+    pub deadline_ms: u64,
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+    pub received: usize,
+    pub mode: BodyMode,
+    pub sse: Option<SseParser>,
+    /// Wants the 2024-11-05 `endpoint` event (GET).
+    pub wants_endpoint: bool,
+    /// The body arrived in full or was judged: ignore further events.
+    pub settled: bool,
+}
+
+/// Bytes of a non-JSON body kept for platform signatures and excerpts.
+const PREFIX_BYTES: usize = 16 * 1024;
+
+impl Probe {
+    fn base_headers(&self) -> Headers {
+        let mut h: Headers = vec![
+            ("User-Agent".into(), format!("mcprobe/{}", jsonrpc::CLIENT_VERSION)),
+        ];
+        for (k, v) in &self.cfg.headers {
+            h.push((k.clone(), v.clone()));
+        }
+        h
+    }
+
+    fn new_exchange(&mut self, purpose: Purpose, request: Option<HttpRequest>, rpc_id: Option<u64>, mode: BodyMode, deadline: Option<u64>, now: u64) -> ExchangeId {
+        let id = self.exchange_id();
+        let deadline_ms = deadline.unwrap_or(self.deadline_ms).min(self.deadline_ms);
+        self.exchanges.insert(
+            id,
+            Exchange {
+                purpose,
+                request: request.clone(),
+                rpc_id,
+                redirects: 0,
+                started_ms: now,
+                deadline_ms,
+                status: 0,
+                headers: Vec::new(),
+                body: Vec::new(),
+                received: 0,
+                mode,
+                sse: None,
+                wants_endpoint: mode == BodyMode::LegacyStream,
+                settled: false,
+            },
+        );
+        if let Some(request) = request {
+            self.queue.push_back(super::Action::Http { id, request, deadline_ms });
+        }
+        id
+    }
+
+    pub(super) fn start_connect(&mut self, host: String, port: u16, tls: bool, now: u64) {
+        let id = self.new_exchange(Purpose::Connect, None, None, BodyMode::Raw, None, now);
+        let deadline_ms = self.deadline_ms;
+        self.queue.push_back(super::Action::Connect {
+            id,
+            request: ConnectRequest { host, port, tls },
+            deadline_ms,
+        });
+    }
+
+    /// POSTs a JSON-RPC message. `modern` adds the 2026-07-28 headers; legacy
+    /// requests after `initialize` carry the session and version headers.
+    pub(super) fn post_rpc(&mut self, purpose: Purpose, msg: &Value, rpc_id: Option<u64>, url: Url, modern: Option<Revision>, now: u64) {
+        let mut headers = self.base_headers();
+        headers.push(("Content-Type".into(), "application/json".into()));
+        headers.push(("Accept".into(), "application/json, text/event-stream".into()));
+        let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
+        if let Some(rev) = modern {
+            headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
+            headers.push(("Mcp-Method".into(), method.into()));
+            let name = msg
+                .get("params")
+                .and_then(|p| p.get("name").or_else(|| p.get("uri")))
+                .and_then(Value::as_str);
+            if let (Some(name), true) = (name, matches!(method, "tools/call" | "resources/read" | "prompts/get")) {
+                headers.push(("Mcp-Name".into(), header_safe(name)));
+            }
+        } else if !self.conv.sse_transport && method != "initialize" {
+            if let Some(session) = &self.conv.session_id {
+                headers.push(("Mcp-Session-Id".into(), session.clone()));
+            }
+            if let Some(rev) = self.conv.revision.filter(|r| r.sends_version_header()) {
+                headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
+            }
+        }
+        let request = HttpRequest {
+            method: Method::Post,
+            url: url.to_string(),
+            headers,
+            body: Some(msg.to_string().into_bytes()),
+        };
+        self.new_exchange(purpose, Some(request), rpc_id, BodyMode::Buffer, None, now);
+    }
+
+    /// GET expecting the 2024-11-05 `endpoint` event.
+    pub(super) fn get_sse(&mut self, purpose: Purpose, url: Url, deadline: Option<u64>, now: u64) {
+        let mut headers = self.base_headers();
+        headers.push(("Accept".into(), "text/event-stream".into()));
+        let request = HttpRequest { method: Method::Get, url: url.to_string(), headers, body: None };
+        self.new_exchange(purpose, Some(request), None, BodyMode::LegacyStream, deadline, now);
+    }
+
+    /// GET whose raw answer is wanted.
+    pub(super) fn get_raw(&mut self, purpose: Purpose, url: Url, now: u64) {
+        let mut headers = self.base_headers();
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+        headers.push(("Accept".into(), "application/json".into()));
+        let request = HttpRequest { method: Method::Get, url: url.to_string(), headers, body: None };
+        self.new_exchange(purpose, Some(request), None, BodyMode::Raw, None, now);
+    }
+
+    pub(super) fn delete_session(&mut self, url: Url, session: String, now: u64) {
+        let mut headers = self.base_headers();
+        headers.push(("Mcp-Session-Id".into(), session));
+        if let Some(rev) = self.conv.revision.filter(|r| r.sends_version_header()) {
+            headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
+        }
+        let request = HttpRequest { method: Method::Delete, url: url.to_string(), headers, body: None };
+        self.new_exchange(Purpose::EndSession, Some(request), None, BodyMode::Raw, None, now);
+    }
+
+    /// Delivers an outcome for exchange `id` (removing it unless it is the
+    /// long-lived legacy stream).
+    fn deliver(&mut self, id: ExchangeId, outcome: Outcome, now: u64) {
+        let Some(ex) = self.exchanges.remove(&id) else { return };
+        // On the HTTP+SSE transport a POST is only accepted (202); its answer
+        // comes on the GET stream.
+        if self.conv.sse_transport && ex.mode == BodyMode::Buffer {
+            if let Some(rpc_id) = ex.rpc_id {
+                let accepted = match &outcome {
+                    Outcome::NoBody { status, .. } | Outcome::NotMcp { status, .. } => (200..300).contains(status),
+                    _ => false,
+                };
+                if accepted {
+                    return self.await_on_stream(rpc_id, ex.purpose, now);
+                }
+            }
+        }
+        self.on_outcome(ex.purpose, outcome, now);
+    }
+
+    fn cancel(&mut self, id: ExchangeId) {
+        self.queue.push_back(super::Action::Cancel { id });
+    }
+
+    pub(super) fn wire_head(&mut self, id: ExchangeId, status: u16, headers: Headers, now: u64) {
+        let max_redirects = self.cfg.limits.max_redirects;
+        let cap = self.cfg.limits.max_body_bytes;
+        let Some(ex) = self.exchanges.get_mut(&id) else { return };
+        if ex.status != 0 {
+            return;
+        }
+        let ms = now.saturating_sub(ex.started_ms);
+        // Redirects: followed here, counted, method and body kept.
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            let location = header(&headers, "location").map(str::to_string);
+            let base = ex.request.as_ref().and_then(|r| Url::parse(&r.url).ok());
+            let next = match (location, base) {
+                (Some(loc), Some(base)) => base.join(&loc).ok(),
+                _ => None,
+            };
+            if let (Some(next), Some(mut request)) = (next, ex.request.clone()) {
+                if ex.redirects >= max_redirects {
+                    let last = next.to_string();
+                    self.cancel(id);
+                    return self.deliver(id, Outcome::RedirectLoop { last }, now);
+                }
+                let purpose = ex.purpose.clone();
+                let rpc_id = ex.rpc_id;
+                let mode = ex.mode;
+                let redirects = ex.redirects + 1;
+                let deadline = ex.deadline_ms;
+                self.exchanges.remove(&id);
+                self.cancel(id);
+                if matches!(status, 301 | 302 | 303) && request.method == crate::http::Method::Post {
+                    self.report.finding(
+                        crate::verdict::Mode::SpecShould,
+                        format!("{} redirects POST with HTTP {status}; many clients then switch to GET: use 307/308 or list the final URL", request.url),
+                    );
+                }
+                if status == 308 || status == 301 {
+                    if let (Some(t), Ok(from)) = (self.target.clone(), Url::parse(&request.url)) {
+                        if t == from {
+                            self.target = Some(next.clone());
+                        }
+                    }
+                }
+                request.url = next.to_string();
+                let new_id = self.new_exchange(purpose, Some(request), rpc_id, mode, Some(deadline), now);
+                if let Some(e) = self.exchanges.get_mut(&new_id) {
+                    e.redirects = redirects;
+                }
+                return;
+            }
+        }
+        ex.status = status;
+        ex.headers = headers.clone();
+        let purpose = ex.purpose.clone();
+        let content_type = header(&headers, "content-type").unwrap_or("").to_ascii_lowercase();
+        let declared_len = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let is_sse = content_type.starts_with("text/event-stream");
+        if is_sse && (200..300).contains(&status) && ex.mode != BodyMode::Raw {
+            if ex.mode == BodyMode::Buffer {
+                ex.mode = BodyMode::SseAnswer;
+            }
+            ex.sse = Some(SseParser::new(cap));
+        } else if ex.mode == BodyMode::LegacyStream {
+            // Not an event stream: read it as an ordinary answer.
+            ex.mode = BodyMode::Buffer;
+        }
+        let too_big = declared_len.is_some_and(|n| n > cap as u64) && !is_sse;
+        self.on_outcome(purpose, Outcome::Head { status, ms }, now);
+        if too_big {
+            self.cancel(id);
+            self.deliver(id, Outcome::Failed(TransportError::BodyTooLarge), now);
+        }
+    }
+
+    pub(super) fn wire_body(&mut self, id: ExchangeId, chunk: &[u8], now: u64) {
+        let cap = self.cfg.limits.max_body_bytes;
+        let Some(ex) = self.exchanges.get_mut(&id) else { return };
+        if ex.settled || ex.status == 0 {
+            return;
+        }
+        ex.received = ex.received.saturating_add(chunk.len());
+        match ex.mode {
+            BodyMode::Buffer | BodyMode::Raw => {
+                let ok_status = (200..300).contains(&ex.status);
+                let keep = if ok_status || ex.mode == BodyMode::Raw { cap } else { PREFIX_BYTES };
+                let room = keep.saturating_sub(ex.body.len());
+                ex.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if !ok_status && ex.mode == BodyMode::Buffer && ex.body.len() >= PREFIX_BYTES {
+                    // An error page: its first 16 KiB say all we need.
+                    self.cancel(id);
+                    return self.wire_end(id, now);
+                }
+                if ex.received > cap {
+                    self.cancel(id);
+                    self.deliver(id, Outcome::Failed(TransportError::BodyTooLarge), now);
+                }
+            }
+            BodyMode::SseAnswer | BodyMode::LegacyStream => {
+                let over = ex.received > cap && ex.mode == BodyMode::SseAnswer;
+                let parsed = match ex.sse.as_mut() {
+                    Some(p) => p.push(chunk),
+                    None => Ok(Vec::new()),
+                };
+                match parsed {
+                    Ok(events) => {
+                        for event in events {
+                            if self.on_event(id, event, now) {
+                                return;
+                            }
+                        }
+                        if over {
+                            self.cancel(id);
+                            self.deliver(id, Outcome::Failed(TransportError::BodyTooLarge), now);
+                        }
+                    }
+                    Err(e) => {
+                        self.cancel(id);
+                        let status = self.exchanges.get(&id).map(|e| e.status).unwrap_or(0);
+                        if self.stream_waiter_for(id) {
+                            return self.stream_broken(id, format!("the event stream broke: {e}"), now);
+                        }
+                        self.deliver(id, Outcome::NotMcp { status, why: e.to_string(), excerpt: String::new() }, now);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one SSE event; true when the exchange was settled.
+    fn on_event(&mut self, id: ExchangeId, event: SseEvent, now: u64) -> bool {
+        let Some(ex) = self.exchanges.get_mut(&id) else { return true };
+        let status = ex.status;
+        let headers = ex.headers.clone();
+        if ex.mode == BodyMode::LegacyStream {
+            if ex.wants_endpoint {
+                if event.event != "endpoint" {
+                    return false;
+                }
+                ex.wants_endpoint = false;
+                let base = ex.request.as_ref().and_then(|r| Url::parse(&r.url).ok());
+                let endpoint = base.and_then(|b| b.join(event.data.trim()).ok());
+                return match endpoint {
+                    Some(endpoint) if matches!(endpoint.scheme(), "http" | "https") => {
+                        // The stream stays open: answers arrive on it.
+                        ex.deadline_ms = self.deadline_ms;
+                        let purpose = ex.purpose.clone();
+                        if matches!(purpose, Purpose::Alt { .. }) {
+                            self.exchanges.remove(&id);
+                            self.cancel(id);
+                        }
+                        self.on_outcome(purpose, Outcome::SseEndpoint { endpoint }, now);
+                        true
+                    }
+                    _ => {
+                        self.cancel(id);
+                        let why = format!("the endpoint event's data {:?} is not a usable URL", event.data);
+                        self.deliver(id, Outcome::NotMcp { status, why, excerpt: String::new() }, now);
+                        true
+                    }
+                };
+            }
+            // A message on the legacy stream: the answer to the request waiting on it?
+            let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else { return false };
+            let waiting = self.conv.stream_wait.as_ref().map(|w| w.0);
+            let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else { return false };
+            if !jsonrpc::is_response(&resp) {
+                return false;
+            }
+            match waiting {
+                Some(rpc_id) if jsonrpc::id_matches(&resp, rpc_id) || self.conv.stream_inbox.len() >= 32 => {
+                    if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+                        self.on_outcome(purpose, Outcome::Reply { msg: resp, status, headers }, now);
+                    }
+                }
+                _ if self.conv.stream_inbox.len() < 32 => self.conv.stream_inbox.push(resp),
+                _ => {}
+            }
+            return false;
+        }
+        // An SSE answer to one POST: notifications first, then the response.
+        let rpc_id = ex.rpc_id.unwrap_or(0);
+        let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else { return false };
+        let Some(resp) = jsonrpc::pick_response(msg, rpc_id) else { return false };
+        if !jsonrpc::is_response(&resp) {
+            return false;
+        }
+        ex.settled = true;
+        // The response SHOULD end the stream; do not wait for it to.
+        self.cancel(id);
+        self.deliver(id, Outcome::Reply { msg: resp, status, headers }, now);
+        true
+    }
+
+    fn stream_waiter_for(&self, id: ExchangeId) -> bool {
+        self.exchanges.get(&id).is_some_and(|e| e.mode == BodyMode::LegacyStream && !e.wants_endpoint)
+            && self.conv.stream_wait.is_some()
+    }
+
+    fn stream_broken(&mut self, id: ExchangeId, why: String, now: u64) {
+        self.exchanges.remove(&id);
+        if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+            self.on_outcome(purpose, Outcome::NotMcp { status: 200, why, excerpt: String::new() }, now);
+        }
+    }
+
+    pub(super) fn wire_end(&mut self, id: ExchangeId, now: u64) {
+        let excerpt_chars = self.cfg.limits.excerpt_chars;
+        let Some(ex) = self.exchanges.get_mut(&id) else { return };
+        if ex.settled {
+            self.exchanges.remove(&id);
+            return;
+        }
+        let status = ex.status;
+        let headers = std::mem::take(&mut ex.headers);
+        let body = std::mem::take(&mut ex.body);
+        let mode = ex.mode;
+        let rpc_id = ex.rpc_id;
+        let purpose = ex.purpose.clone();
+        let wants_endpoint = ex.wants_endpoint;
+        let parser = ex.sse.take();
+        match mode {
+            BodyMode::Raw => {
+                if let Some(p) = self.platform(status, &headers, &body, &purpose) {
+                    return self.deliver(id, p, now);
+                }
+                self.deliver(id, Outcome::Raw { status, body }, now)
+            }
+            BodyMode::LegacyStream => {
+                if self.stream_waiter_for(id) {
+                    return self.stream_broken(id, "the event stream ended before the answer".into(), now);
+                }
+                let why = if wants_endpoint { "the event stream ended without an endpoint event" } else { "the event stream ended" };
+                self.deliver(id, Outcome::NotMcp { status, why: why.into(), excerpt: String::new() }, now)
+            }
+            BodyMode::SseAnswer => {
+                if let Some(mut parser) = parser {
+                    if let Ok(events) = parser.finish() {
+                        for event in events {
+                            if self.on_event(id, event, now) {
+                                return;
+                            }
+                        }
+                    }
+                }
+                self.deliver(
+                    id,
+                    Outcome::NotMcp { status, why: "the event stream ended without a JSON-RPC response".into(), excerpt: String::new() },
+                    now,
+                )
+            }
+            BodyMode::Buffer => {
+                let outcome = self.judge_body(status, headers, body, rpc_id, excerpt_chars, &purpose);
+                self.deliver(id, outcome, now)
+            }
+        }
+    }
+
+    fn platform(&self, status: u16, headers: &Headers, body: &[u8], purpose: &Purpose) -> Option<Outcome> {
+        if matches!(purpose, Purpose::Alt { .. } | Purpose::AuthMetadata { .. } | Purpose::EndSession) {
+            return None;
+        }
+        let prefix = &body[..body.len().min(PREFIX_BYTES)];
+        classify::detect_platform(status, headers, prefix).map(|m| Outcome::Platform {
+            platform: m.platform,
+            signature: m.signature,
+            status,
+        })
+    }
+
+    /// Reads a buffered answer into an outcome.
+    fn judge_body(&self, status: u16, headers: Headers, body: Vec<u8>, rpc_id: Option<u64>, excerpt_chars: usize, purpose: &Purpose) -> Outcome {
+        let ok = (200..300).contains(&status);
+        let parsed = jsonrpc::parse_json(&body);
+        let reply = parsed
+            .as_ref()
+            .ok()
+            .and_then(|v| jsonrpc::pick_response(v.clone(), rpc_id.unwrap_or(0)))
+            .filter(jsonrpc::is_response);
+        if let Some(p) = self.platform(status, &headers, &body, purpose) {
+            if reply.is_none() {
+                return p;
+            }
+        }
+        let excerpt = jsonrpc::excerpt(&body, excerpt_chars);
+        if !ok {
+            return Outcome::Status { status, headers, excerpt, reply };
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Outcome::NoBody { status, headers };
+        }
+        match (reply, parsed) {
+            (Some(msg), _) => Outcome::Reply { msg, status, headers },
+            (None, Ok(_)) => Outcome::NotMcp { status, why: "JSON that is no JSON-RPC response".into(), excerpt },
+            (None, Err(why)) => {
+                let ct = header(&headers, "content-type").unwrap_or("no content type");
+                Outcome::NotMcp { status, why: format!("{why}; content type {ct}"), excerpt }
+            }
+        }
+    }
+
+    pub(super) fn wire_error(&mut self, id: ExchangeId, error: TransportError, now: u64) {
+        if self.stream_waiter_for(id) {
+            return self.stream_broken(id, format!("the event stream failed: {error}"), now);
+        }
+        self.deliver(id, Outcome::Failed(error), now);
+    }
+
+    /// Times out whatever is past its deadline.
+    pub(super) fn expire(&mut self, now: u64) {
+        if self.verdict.is_some() {
+            return;
+        }
+        let due: Vec<ExchangeId> = self
+            .exchanges
+            .iter()
+            .filter(|(_, e)| e.deadline_ms <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.cancel(id);
+            if self.stream_waiter_for(id) {
+                self.exchanges.remove(&id);
+                if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+                    self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
+                }
+                continue;
+            }
+            self.deliver(id, Outcome::Failed(TransportError::Timeout), now);
+        }
+        let waits = [self.conv.stream_wait.as_ref().map(|w| w.2), self.conv.stdio_wait.as_ref().map(|w| w.2)];
+        if waits[0].is_some_and(|d| d <= now) {
+            if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+                self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
+            }
+        }
+        if waits[1].is_some_and(|d| d <= now) {
+            if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+                self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
+            }
+        }
+        if self.verdict.is_none() && now >= self.deadline_ms && self.exchanges.is_empty() && self.conv.stdio_wait.is_none() && self.conv.stream_wait.is_none() {
+            self.report.fail(crate::verdict::Mode::Timeout, format!("The probe ran out of its {} ms deadline", self.cfg.timeout_ms));
+            self.finish(now);
+        }
+    }
+
+    // ---- HTTP+SSE POSTs: the answer comes on the stream ----------------------
+
+    /// After a POST on the HTTP+SSE transport was accepted, wait on the stream.
+    pub(super) fn await_on_stream(&mut self, rpc_id: u64, purpose: Purpose, now: u64) {
+        // The answer may have raced ahead of the POST's 202.
+        if let Some(pos) = self.conv.stream_inbox.iter().position(|m| jsonrpc::id_matches(m, rpc_id)) {
+            let msg = self.conv.stream_inbox.remove(pos);
+            return self.on_outcome(purpose, Outcome::Reply { msg, status: 200, headers: Vec::new() }, now);
+        }
+        self.conv.stream_wait = Some((rpc_id, purpose, self.deadline_ms));
+    }
+
+    // ---- stdio ------------------------------------------------------------------
+
+    pub(super) fn stdio_send(&mut self, msg: &Value, wait: Option<(u64, Purpose, u64)>) {
+        let mut bytes = msg.to_string().into_bytes();
+        bytes.push(b'\n');
+        self.queue.push_back(super::Action::StdioWrite { bytes });
+        self.conv.stdio_wait = wait;
+    }
+
+    pub(super) fn stdio_out(&mut self, chunk: &[u8], now: u64) {
+        let cap = self.cfg.limits.max_body_bytes;
+        self.conv.stdio_buf.extend_from_slice(chunk);
+        while let Some(pos) = self.conv.stdio_buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.conv.stdio_buf.drain(..=pos).collect();
+            self.stdio_line(&line, now);
+            if self.verdict.is_some() {
+                return;
+            }
+        }
+        if self.conv.stdio_buf.len() > cap {
+            self.conv.stdio_buf.clear();
+            if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+                self.on_outcome(purpose, Outcome::Failed(TransportError::BodyTooLarge), now);
+            }
+        }
+    }
+
+    fn stdio_line(&mut self, line: &[u8], now: u64) {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let msg = match jsonrpc::parse_json(text) {
+            Ok(m) => m,
+            Err(_) => {
+                if !self.conv.stdio_noise_reported {
+                    self.conv.stdio_noise_reported = true;
+                    self.report.findings.push(crate::verdict::Finding {
+                        mode: crate::verdict::Mode::MalformedJsonrpc,
+                        detail: format!(
+                            "the server wrote a line to stdout that is not a JSON-RPC message ({}); logs belong on stderr",
+                            jsonrpc::excerpt(text, 80)
+                        ),
+                        pointer: None,
+                        rule: Some("stdio.stdout-messages-only".into()),
+                    });
+                }
+                return;
+            }
+        };
+        let Some((rpc_id, _, _)) = &self.conv.stdio_wait else { return };
+        let Some(resp) = jsonrpc::pick_response(msg, *rpc_id) else { return };
+        if !jsonrpc::is_response(&resp) || !(jsonrpc::id_matches(&resp, *rpc_id) || resp.get("id").is_none()) {
+            return;
+        }
+        if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+            self.on_outcome(purpose, Outcome::Reply { msg: resp, status: 0, headers: Vec::new() }, now);
+        }
+    }
+
+    pub(super) fn stdio_closed(&mut self, detail: &str, now: u64) {
+        if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+            let why = format!("the server closed its output ({detail})");
+            self.on_outcome(purpose, Outcome::Failed(TransportError::Connection { message: why }), now);
+        }
+    }
+}
+
+/// `Mcp-Name` / `Mcp-Param-*` value encoding (2026-07-28 "Value Encoding"):
+/// plain when visible ASCII without edge spaces, else the base64 sentinel.
+pub(crate) fn header_safe(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.bytes().all(|b| (0x20..=0x7e).contains(&b) || b == b'\t')
+        && !value.starts_with([' ', '\t'])
+        && !value.ends_with([' ', '\t'])
+        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+    if plain {
+        value.to_string()
+    } else {
+        format!("=?base64?{}?=", base64(value.as_bytes()))
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_follow_the_encoding_rules() {
+        assert_eq!(header_safe("us-west1"), "us-west1");
+        assert_eq!(header_safe("Hello, 世界"), "=?base64?SGVsbG8sIOS4lueVjA==?=");
+        assert_eq!(header_safe(" padded "), "=?base64?IHBhZGRlZCA=?=");
+        assert_eq!(header_safe("line1\nline2"), "=?base64?bGluZTEKbGluZTI=?=");
+        assert_eq!(header_safe("=?base64?literal?="), "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=");
+    }
+}

@@ -56,12 +56,19 @@ pub fn parse_header(raw: &str) -> Result<(String, String), UsageError> {
     let Some((name, value)) = raw.split_once(':') else {
         return Err(UsageError(format!(
             "--header must look like 'Name: value' (got a header without ':' named {:?})",
-            raw.chars().take(24).collect::<String>().split_whitespace().next().unwrap_or("")
+            raw.chars()
+                .take(24)
+                .collect::<String>()
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
         )));
     };
     let name = name.trim();
     let valid_name = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !valid_name {
         return Err(UsageError(format!(
             "--header name {name:?} is not a valid HTTP header name; use 'Name: value'"
@@ -69,14 +76,20 @@ pub fn parse_header(raw: &str) -> Result<(String, String), UsageError> {
     }
     let value = value.trim();
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(UsageError(format!("--header {name}: the value holds a line break or NUL")));
+        return Err(UsageError(format!(
+            "--header {name}: the value holds a line break or NUL"
+        )));
     }
     Ok((name.to_string(), value.to_string()))
 }
 
 /// Parses `--resolve HOST:PORT:ADDR` (ADDR may be `[v6]`).
 pub fn parse_resolve(raw: &str) -> Result<(String, u16, SocketAddr), UsageError> {
-    let bad = || UsageError(format!("--resolve must be HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1 (got {raw:?})"));
+    let bad = || {
+        UsageError(format!(
+            "--resolve must be HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1 (got {raw:?})"
+        ))
+    };
     let (host, rest) = raw.split_once(':').ok_or_else(bad)?;
     let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
     let port: u16 = port.parse().map_err(|_| bad())?;
@@ -95,27 +108,39 @@ pub fn parse_call(raw: &str) -> Result<CallPlan, UsageError> {
         None => (raw, "{}"),
     };
     if name.is_empty() {
-        return Err(UsageError("--call needs a tool name: --call 'TOOL {\"arg\": \"value\"}'".into()));
+        return Err(UsageError(
+            "--call needs a tool name: --call 'TOOL {\"arg\": \"value\"}'".into(),
+        ));
     }
     let arguments: serde_json::Value = serde_json::from_str(if args.is_empty() { "{}" } else { args })
         .map_err(|e| UsageError(format!("--call arguments are not JSON ({e}); quote them: --call '{name} {{\"arg\": \"value\"}}'")))?;
     if !arguments.is_object() {
-        return Err(UsageError("--call arguments must be a JSON object, e.g. {\"q\": \"x\"}".into()));
+        return Err(UsageError(
+            "--call arguments must be a JSON object, e.g. {\"q\": \"x\"}".into(),
+        ));
     }
-    Ok(CallPlan::Tool { name: name.to_string(), arguments })
+    Ok(CallPlan::Tool {
+        name: name.to_string(),
+        arguments,
+    })
 }
 
 /// The baseline file: `None` when missing (to be written), else its snapshot.
 pub fn read_baseline(path: &std::path::Path) -> Result<Option<Snapshot>, UsageError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice::<Snapshot>(&bytes).map(Some).map_err(|e| {
-            UsageError(format!(
+        Ok(bytes) => serde_json::from_slice::<Snapshot>(&bytes)
+            .map(Some)
+            .map_err(|e| {
+                UsageError(format!(
                 "the baseline {} is not an mcprobe snapshot ({e}); delete it to record a new one",
                 path.display()
             ))
-        }),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(UsageError(format!("cannot read the baseline {}: {e}", path.display()))),
+        Err(e) => Err(UsageError(format!(
+            "cannot read the baseline {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -123,8 +148,10 @@ fn write_baseline(path: &std::path::Path, snapshot: &Snapshot) -> anyhow::Result
     let text = serde_json::to_string_pretty(snapshot)? + "\n";
     // Write beside, then rename: a crash never leaves half a baseline.
     let tmp = path.with_extension("tmp-mcprobe");
-    std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("cannot write the baseline {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write the baseline {}: {e}", path.display()))?;
+    std::fs::write(&tmp, text)
+        .map_err(|e| anyhow::anyhow!("cannot write the baseline {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::anyhow!("cannot write the baseline {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -134,21 +161,43 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let url = match (&args.url, stdio) {
         (Some(u), false) => u.clone(),
         (None, true) => format!("stdio: {}", args.command.join(" ")),
-        (Some(_), true) => return Err(UsageError("give either a URL or `-- CMD ARGS...`, not both".into()).into()),
-        (None, false) => return Err(UsageError("give the MCP endpoint URL: mcprobe check https://example.com/mcp".into()).into()),
+        (Some(_), true) => {
+            return Err(UsageError("give either a URL or `-- CMD ARGS...`, not both".into()).into())
+        }
+        (None, false) => {
+            return Err(UsageError(
+                "give the MCP endpoint URL: mcprobe check https://example.com/mcp".into(),
+            )
+            .into())
+        }
     };
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        return Err(UsageError(format!("--timeout must be a number of seconds between 0 and 3600 (got {})", args.timeout)).into());
+        return Err(UsageError(format!(
+            "--timeout must be a number of seconds between 0 and 3600 (got {})",
+            args.timeout
+        ))
+        .into());
     }
-    let headers = args.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
-    let resolve = args.resolve.iter().map(|r| parse_resolve(r)).collect::<Result<Vec<_>, _>>()?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let resolve = args
+        .resolve
+        .iter()
+        .map(|r| parse_resolve(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let call = match (&args.call, args.no_call) {
         (Some(c), _) => parse_call(c)?,
         (None, true) => CallPlan::Skip,
         (None, false) => CallPlan::Auto,
     };
     let ca = match &args.cacert {
-        Some(p) => Some(std::fs::read(p).map_err(|e| UsageError(format!("cannot read --cacert {}: {e}", p.display())))?),
+        Some(p) => Some(
+            std::fs::read(p)
+                .map_err(|e| UsageError(format!("cannot read --cacert {}: {e}", p.display())))?,
+        ),
         None => None,
     };
     let baseline = match &args.baseline {
@@ -160,13 +209,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     cfg.headers = headers;
     cfg.timeout_ms = (args.timeout * 1000.0).round().max(1.0) as u64;
     cfg.call = call;
-    cfg.baseline = if args.accept_drift { None } else { baseline.clone() };
+    cfg.baseline = if args.accept_drift {
+        None
+    } else {
+        baseline.clone()
+    };
     cfg.preflight = !stdio;
     cfg.stdio = stdio;
     cfg.checked_at = crate::time::now_rfc3339();
     let clock = Clock::start();
     let probe = Probe::new(cfg, clock.now_ms()).map_err(|e| UsageError(e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let net = NetConfig { tls, resolve };
     let (mut verdict, snapshot): (Verdict, Option<Snapshot>) = runtime.block_on(async {
         if stdio {
@@ -182,13 +237,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         if let Some(current) = snapshot {
             if baseline.is_none() || args.accept_drift {
                 write_baseline(path, &current)?;
-                note = Some(format!("baseline written to {} ({} tools)", path.display(), current.tools.len()));
+                note = Some(format!(
+                    "baseline written to {} ({} tools)",
+                    path.display(),
+                    current.tools.len()
+                ));
                 if args.accept_drift {
                     verdict.drift = None;
                 }
             }
         } else if baseline.is_none() {
-            note = Some(format!("no tool list to record: the baseline {} was not written", path.display()));
+            note = Some(format!(
+                "no tool list to record: the baseline {} was not written",
+                path.display()
+            ));
         }
     }
     print_verdict(&verdict, args.json, note.as_deref())?;
@@ -197,8 +259,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
 
 fn print_verdict(v: &Verdict, json: bool, note: Option<&str>) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
-    let color = !json && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = if json { crate::render::render_json(v) } else { crate::render::render_human(v, color) };
+    let color =
+        !json && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = if json {
+        crate::render::render_json(v)
+    } else {
+        crate::render::render_human(v, color)
+    };
     let mut out = stdout.lock();
     let result = out.write_all(text.as_bytes()).and_then(|_| out.flush());
     if let Err(e) = result {

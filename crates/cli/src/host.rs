@@ -54,7 +54,11 @@ impl Clock {
 }
 
 /// Runs an HTTP probe to its verdict.
-pub async fn run_http(mut probe: Probe, clock: &Clock, net: &NetConfig) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
+pub async fn run_http(
+    mut probe: Probe,
+    clock: &Clock,
+    net: &NetConfig,
+) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
     let client = build_client(net)?;
     // Bounded: a fast server cannot outrun the probe's body cap through us.
     let (tx, mut rx) = mpsc::channel::<Event>(64);
@@ -64,12 +68,18 @@ pub async fn run_http(mut probe: Probe, clock: &Clock, net: &NetConfig) -> anyho
             Action::Connect { id, request, .. } => {
                 let tx = tx.clone();
                 let net = net.clone();
-                tasks.insert(id, tokio::spawn(async move { preflight(id, request, &net, tx).await }));
+                tasks.insert(
+                    id,
+                    tokio::spawn(async move { preflight(id, request, &net, tx).await }),
+                );
             }
             Action::Http { id, request, .. } => {
                 let tx = tx.clone();
                 let client = client.clone();
-                tasks.insert(id, tokio::spawn(async move { perform(id, request, client, tx).await }));
+                tasks.insert(
+                    id,
+                    tokio::spawn(async move { perform(id, request, client, tx).await }),
+                );
             }
             Action::Cancel { id } => {
                 if let Some(task) = tasks.remove(&id) {
@@ -115,7 +125,12 @@ fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
     Ok(builder.build()?)
 }
 
-async fn perform(id: ExchangeId, request: HttpRequest, client: reqwest::Client, tx: mpsc::Sender<Event>) {
+async fn perform(
+    id: ExchangeId,
+    request: HttpRequest,
+    client: reqwest::Client,
+    tx: mpsc::Sender<Event>,
+) {
     let method = match request.method {
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
@@ -139,7 +154,12 @@ async fn perform(id: ExchangeId, request: HttpRequest, client: reqwest::Client, 
     let headers: Headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     if tx.send(Event::Head(id, status, headers)).await.is_err() {
         return;
@@ -171,7 +191,10 @@ async fn preflight(id: ExchangeId, req: ConnectRequest, net: &NetConfig, tx: mps
     let _ = tx.send(event).await;
 }
 
-async fn preflight_inner(req: &ConnectRequest, net: &NetConfig) -> Result<ConnectReport, TransportError> {
+async fn preflight_inner(
+    req: &ConnectRequest,
+    net: &NetConfig,
+) -> Result<ConnectReport, TransportError> {
     let t0 = Instant::now();
     let pinned = net
         .resolve
@@ -184,12 +207,18 @@ async fn preflight_inner(req: &ConnectRequest, net: &NetConfig) -> Result<Connec
             Ok(ip) => vec![SocketAddr::new(ip, req.port)],
             Err(_) => match tokio::net::lookup_host((req.host.as_str(), req.port)).await {
                 Ok(it) => it.collect(),
-                Err(e) => return Err(TransportError::Dns { message: e.to_string() }),
+                Err(e) => {
+                    return Err(TransportError::Dns {
+                        message: e.to_string(),
+                    })
+                }
             },
         },
     };
     if addrs.is_empty() {
-        return Err(TransportError::Dns { message: "no A or AAAA record".into() });
+        return Err(TransportError::Dns {
+            message: "no A or AAAA record".into(),
+        });
     }
     let dns_ms = ms_since(t0);
     let t1 = Instant::now();
@@ -207,19 +236,38 @@ async fn preflight_inner(req: &ConnectRequest, net: &NetConfig) -> Result<Connec
     let (stream, addr) = match (stream, last_err) {
         (Some(s), _) => s,
         (None, Some((e, addr))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(TransportError::Refused { address: addr.to_string() })
+            return Err(TransportError::Refused {
+                address: addr.to_string(),
+            })
         }
         (None, Some((e, addr))) => {
-            return Err(TransportError::Connection { message: format!("{addr}: {e}") })
+            return Err(TransportError::Connection {
+                message: format!("{addr}: {e}"),
+            })
         }
-        (None, None) => return Err(TransportError::Dns { message: "no address".into() }),
+        (None, None) => {
+            return Err(TransportError::Dns {
+                message: "no address".into(),
+            })
+        }
     };
     let tcp_ms = ms_since(t1);
-    let mut report = ConnectReport { dns_ms, tcp_ms, tls_ms: None, address: addr.to_string(), ..Default::default() };
+    let mut report = ConnectReport {
+        dns_ms,
+        tcp_ms,
+        tls_ms: None,
+        address: addr.to_string(),
+        ..Default::default()
+    };
     if req.tls {
         let t2 = Instant::now();
-        let name = rustls::pki_types::ServerName::try_from(req.host.clone())
-            .map_err(|e| TransportError::Tls { tls: TlsErrorKind::NameMismatch, message: e.to_string(), not_after: None })?;
+        let name = rustls::pki_types::ServerName::try_from(req.host.clone()).map_err(|e| {
+            TransportError::Tls {
+                tls: TlsErrorKind::NameMismatch,
+                message: e.to_string(),
+                not_after: None,
+            }
+        })?;
         let connector = tokio_rustls::TlsConnector::from(net.tls.client_config());
         match connector.connect(name, stream).await {
             Ok(tls) => {
@@ -252,7 +300,12 @@ fn map_reqwest_error(e: &reqwest::Error) -> TransportError {
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return TransportError::Refused { address: e.url().map(|u| u.authority().to_string()).unwrap_or_default() };
+                return TransportError::Refused {
+                    address: e
+                        .url()
+                        .map(|u| u.authority().to_string())
+                        .unwrap_or_default(),
+                };
             }
             if let Some(t) = crate::tls::from_io(io) {
                 return t;

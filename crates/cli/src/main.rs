@@ -6,7 +6,11 @@ use mcprobe::check::{self, CheckArgs};
 use mcprobe::UsageError;
 
 #[derive(Parser)]
-#[command(name = "mcprobe", version, about = "Probe MCP servers: one verdict for every failure mode")]
+#[command(
+    name = "mcprobe",
+    version,
+    about = "Probe MCP servers: one verdict for every failure mode"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -19,8 +19,14 @@ enum Out {
 }
 
 /// Runs a stdio probe to its verdict. Err only when the command cannot start.
-pub async fn run_stdio(mut probe: Probe, clock: &Clock, argv: &[String]) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
-    let (program, args) = argv.split_first().ok_or_else(|| anyhow::anyhow!("no command after --"))?;
+pub async fn run_stdio(
+    mut probe: Probe,
+    clock: &Clock,
+    argv: &[String],
+) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("no command after --"))?;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -28,10 +34,18 @@ pub async fn run_stdio(mut probe: Probe, clock: &Clock, argv: &[String]) -> anyh
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| anyhow::anyhow!("cannot start {program:?}: {e}; check the command and your PATH"))?;
+        .map_err(|e| {
+            anyhow::anyhow!("cannot start {program:?}: {e}; check the command and your PATH")
+        })?;
     let mut stdin = child.stdin.take();
-    let mut stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout pipe"))?;
-    let mut stderr = child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr pipe"))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout pipe"))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr pipe"))?;
     let (tx, mut rx) = mpsc::channel::<Out>(64);
     let reader = tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
@@ -97,7 +111,10 @@ pub async fn run_stdio(mut probe: Probe, clock: &Clock, argv: &[String]) -> anyh
     };
     // Reap: close stdin (a polite server exits), wait briefly, then kill.
     drop(stdin);
-    if tokio::time::timeout(Duration::from_millis(500), child.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_millis(500), child.wait())
+        .await
+        .is_err()
+    {
         let _ = child.kill().await;
         let _ = child.wait().await;
     }

@@ -22,14 +22,17 @@ impl TlsSetup {
             let mut reader = std::io::BufReader::new(pem);
             let mut added = 0;
             for cert in rustls_pemfile::certs(&mut reader) {
-                let cert = cert.map_err(|e| anyhow::anyhow!("the CA file is not valid PEM: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| anyhow::anyhow!("the CA file holds a certificate rustls rejects: {e}"))?;
+                let cert =
+                    cert.map_err(|e| anyhow::anyhow!("the CA file is not valid PEM: {e}"))?;
+                roots.add(cert).map_err(|e| {
+                    anyhow::anyhow!("the CA file holds a certificate rustls rejects: {e}")
+                })?;
                 added += 1;
             }
             if added == 0 {
-                anyhow::bail!("the CA file holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)");
+                anyhow::bail!(
+                    "the CA file holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
+                );
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -39,7 +42,9 @@ impl TlsSetup {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(TlsSetup { config: Arc::new(config) })
+        Ok(TlsSetup {
+            config: Arc::new(config),
+        })
     }
 
     pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
@@ -66,9 +71,10 @@ pub fn map_rustls_error(e: &rustls::Error) -> TransportError {
     let (kind, not_after) = match e {
         rustls::Error::InvalidCertificate(c) => match c {
             CertificateError::Expired => (TlsErrorKind::Expired, None),
-            CertificateError::ExpiredContext { not_after, .. } => {
-                (TlsErrorKind::Expired, Some(crate::time::rfc3339(not_after.as_secs())))
-            }
+            CertificateError::ExpiredContext { not_after, .. } => (
+                TlsErrorKind::Expired,
+                Some(crate::time::rfc3339(not_after.as_secs())),
+            ),
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                 (TlsErrorKind::NotYetValid, None)
             }
@@ -87,7 +93,11 @@ pub fn map_rustls_error(e: &rustls::Error) -> TransportError {
         | rustls::Error::InvalidMessage(_) => (TlsErrorKind::Handshake, None),
         _ => (TlsErrorKind::Other, None),
     };
-    TransportError::Tls { tls: kind, message: e.to_string(), not_after }
+    TransportError::Tls {
+        tls: kind,
+        message: e.to_string(),
+        not_after,
+    }
 }
 
 /// The not-after of a DER X.509 certificate, RFC 3339; `None` if unreadable.

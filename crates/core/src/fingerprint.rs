@@ -212,6 +212,79 @@ pub struct Drift {
 /// Iterative, with an explicit stack, so a deeply nested value built by hand
 /// (not limited by serde_json's parser depth of 128) cannot overflow the stack.
 pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::with_capacity(512);
+    if write_canonical(&mut out, value, 0) {
+        return out;
+    }
+    canonical_json_iterative(value)
+}
+
+/// Deepest nesting the recursive fast path handles; deeper values (only ever
+/// built by hand: serde_json's parser stops at 128) take the iterative path.
+const FAST_PATH_DEPTH: usize = 200;
+
+/// The fast path: recursive, no per-object allocation when the keys are
+/// already in order (the common case for machine-made schemas). `false` when
+/// the value nests deeper than [`FAST_PATH_DEPTH`].
+fn write_canonical(out: &mut String, value: &Value, depth: usize) -> bool {
+    if depth > FAST_PATH_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => push_json_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if !write_canonical(out, item, depth + 1) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            let sorted = map.keys().zip(map.keys().skip(1)).all(|(a, b)| a <= b);
+            let write_entry = |i: usize, key: &str, item: &Value, out: &mut String| {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_json_string(out, key);
+                out.push(':');
+                write_canonical(out, item, depth + 1)
+            };
+            if sorted {
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if !write_entry(i, key, item, out) {
+                        return false;
+                    }
+                }
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    if !write_entry(i, key, item, out) {
+                        return false;
+                    }
+                }
+            }
+            out.push('}');
+        }
+    }
+    true
+}
+
+/// The same text as [`canonical_json`], with an explicit stack, so a deeply
+/// nested value built by hand cannot overflow the stack.
+fn canonical_json_iterative(value: &Value) -> String {
     enum Frame<'a> {
         Value(&'a Value),
         Key(&'a str),
@@ -273,6 +346,12 @@ pub fn canonical_json(value: &Value) -> String {
 /// non-ASCII) as is.
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings need no escape at all: one scan, one copy.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, byte) in s.bytes().enumerate() {
         let escape = match byte {
@@ -301,11 +380,18 @@ fn push_json_string(out: &mut String, s: &str) {
 
 /// `sha256:<lowercase hex>` of some bytes.
 pub fn sha256_tag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(7 + 64);
+    tag_of(Sha256::digest(bytes).as_slice())
+}
+
+/// `sha256:` + lowercase hex of a digest. A table, not `write!` per byte:
+/// formatting machinery cost more than the hashing itself on the hot path.
+fn tag_of(digest: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(7 + 2 * digest.len());
     out.push_str("sha256:");
-    for b in digest.iter() {
-        let _ = write!(out, "{b:02x}");
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0x0f)] as char);
     }
     out
 }
@@ -327,34 +413,43 @@ fn tool_key(tool: &Value) -> String {
 /// it happens) by their canonical JSON, so the order the server listed them in
 /// never moves a hash.
 pub fn snapshot(tools: &[Value]) -> Snapshot {
-    let mut entries: Vec<(String, String, &Value)> = tools
-        .iter()
-        .map(|tool| (tool_key(tool), canonical_json(tool), tool))
+    snapshot_owned(tools.to_vec())
+}
+
+/// [`snapshot`] of a tool list the caller gives away: no deep copy of the
+/// definitions (the probe's path, where the tools were just parsed).
+pub fn snapshot_owned(tools: Vec<Value>) -> Snapshot {
+    let mut entries: Vec<(String, String, Value)> = tools
+        .into_iter()
+        .map(|tool| (tool_key(&tool), canonical_json(&tool), tool))
         .collect();
     entries.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
 
     // The list's canonical JSON is the sorted tools' canonical JSON joined as
-    // an array: the same text `canonical_json` gives for that array.
-    let mut list = String::from("[");
-    for (i, (_, canonical, _)) in entries.iter().enumerate() {
-        if i > 0 {
-            list.push(',');
-        }
-        list.push_str(canonical);
-    }
-    list.push(']');
-
-    Snapshot {
-        format: SNAPSHOT_FORMAT,
-        hash: sha256_tag(list.as_bytes()),
-        tools: entries
-            .into_iter()
-            .map(|(name, canonical, tool)| ToolSnapshot {
+    // an array: the same text `canonical_json` gives for that array. It is fed
+    // to the hasher piece by piece instead of being built as one string.
+    let mut list = Sha256::new();
+    list.update(b"[");
+    let tools = entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, canonical, tool))| {
+            if i > 0 {
+                list.update(b",");
+            }
+            list.update(canonical.as_bytes());
+            ToolSnapshot {
                 name,
                 hash: sha256_tag(canonical.as_bytes()),
-                definition: tool.clone(),
-            })
-            .collect(),
+                definition: tool,
+            }
+        })
+        .collect();
+    list.update(b"]");
+    Snapshot {
+        format: SNAPSHOT_FORMAT,
+        hash: tag_of(list.finalize().as_slice()),
+        tools,
     }
 }
 

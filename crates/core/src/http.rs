@@ -146,7 +146,9 @@ impl std::fmt::Display for TransportError {
         match self {
             TransportError::Dns { message } => write!(f, "DNS lookup failed: {message}"),
             TransportError::Refused { address } => write!(f, "connection refused by {address}"),
-            TransportError::Tls { tls, message, .. } => write!(f, "TLS {}: {message}", tls.as_str()),
+            TransportError::Tls { tls, message, .. } => {
+                write!(f, "TLS {}: {message}", tls.as_str())
+            }
             TransportError::Timeout => f.write_str("timed out"),
             TransportError::BodyTooLarge => f.write_str("body too large"),
             TransportError::Connection { message } => write!(f, "connection failed: {message}"),

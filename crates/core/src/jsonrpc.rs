@@ -135,6 +135,23 @@ pub fn read_reply(msg: &Value) -> Option<Reply> {
     Some(Reply::Result(Value::Object(rest)))
 }
 
+/// [`read_reply`] of a message the caller gives away: the result is moved,
+/// not copied (tool lists can be large).
+pub fn into_reply(msg: Value) -> Option<Reply> {
+    match msg {
+        Value::Object(mut obj) if obj.contains_key("result") && !obj.contains_key("error") => {
+            let only_envelope = obj
+                .keys()
+                .all(|k| matches!(k.as_str(), "jsonrpc" | "id" | "result"));
+            if only_envelope || !obj.get("result").is_some_and(Value::is_object) {
+                return obj.remove("result").map(Reply::Result);
+            }
+            read_reply(&Value::Object(obj))
+        }
+        other => read_reply(&other),
+    }
+}
+
 /// Why a body could not be read as JSON, in words for a person.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {

@@ -42,6 +42,31 @@ fn has_required_params(tool: &Value) -> bool {
         .is_some_and(|r| !r.is_empty())
 }
 
+/// Names that suggest the answer would expose the server's secrets
+/// (environment, credentials): read-only, but not something a monitor should
+/// pull every minute and keep in a transcript.
+fn reads_secrets(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        matches!(
+            w,
+            "env"
+                | "environment"
+                | "secret"
+                | "secrets"
+                | "credential"
+                | "credentials"
+                | "token"
+                | "tokens"
+                | "password"
+                | "passwords"
+                | "key"
+                | "keys"
+        )
+    }) || lower.contains("getenv")
+        || lower.ends_with("env")
+}
+
 fn annotation(tool: &Value, key: &str) -> Option<bool> {
     tool.get("annotations")?.get(key)?.as_bool()
 }
@@ -50,16 +75,17 @@ fn annotation(tool: &Value, key: &str) -> Option<bool> {
 /// `list_*`, `get_*`, `search_*` (also with `-` or in camelCase).
 pub fn reads_as_query(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    if matches!(lower.as_str(), "ping" | "echo" | "health" | "healthcheck" | "status") {
+    if matches!(
+        lower.as_str(),
+        "ping" | "echo" | "health" | "healthcheck" | "status"
+    ) {
         return true;
     }
     ["list", "get", "search"].iter().any(|prefix| {
-        name.len() > prefix.len()
-            && lower.starts_with(prefix)
-            && {
-                let next = name.as_bytes()[prefix.len()];
-                next == b'_' || next == b'-' || next.is_ascii_uppercase()
-            }
+        name.len() > prefix.len() && lower.starts_with(prefix) && {
+            let next = name.as_bytes()[prefix.len()];
+            next == b'_' || next == b'-' || next.is_ascii_uppercase()
+        }
     })
 }
 
@@ -81,7 +107,10 @@ pub fn choose(plan: &CallPlan, tools: &[Value], capabilities: &Value) -> SafeCal
         CallPlan::Auto => {}
     }
     let named = |t: &&Value| t.get("name").and_then(Value::as_str).is_some();
-    let not_destructive = |t: &&Value| annotation(t, "destructiveHint") != Some(true);
+    let not_destructive = |t: &&Value| {
+        annotation(t, "destructiveHint") != Some(true)
+            && !reads_secrets(t.get("name").and_then(Value::as_str).unwrap_or_default())
+    };
     if let Some(tool) = tools
         .iter()
         .filter(named)
@@ -98,9 +127,7 @@ pub fn choose(plan: &CallPlan, tools: &[Value], capabilities: &Value) -> SafeCal
         .iter()
         .filter(named)
         .filter(not_destructive)
-        .find(|t| {
-            !has_required_params(t) && reads_as_query(t["name"].as_str().unwrap_or_default())
-        })
+        .find(|t| !has_required_params(t) && reads_as_query(t["name"].as_str().unwrap_or_default()))
     {
         return SafeCall::Tool {
             name: tool["name"].as_str().unwrap_or_default().to_string(),
@@ -160,8 +187,29 @@ mod tests {
     }
 
     #[test]
+    fn never_a_tool_that_reads_secrets() {
+        let t = vec![
+            json!({"name":"get-env","annotations":{"readOnlyHint":true},"inputSchema":{"type":"object"}}),
+            json!({"name":"list_api_keys","annotations":{"readOnlyHint":true},"inputSchema":{"type":"object"}}),
+            json!({"name":"getEnv","inputSchema":{"type":"object"}}),
+            json!({"name":"echo","inputSchema":{"type":"object"}}),
+        ];
+        match choose(&CallPlan::Auto, &t, &json!({})) {
+            SafeCall::Tool { name, .. } => assert_eq!(name, "echo"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn query_names() {
-        for ok in ["ping", "echo", "list_files", "get-tiny-image", "getWeather", "search_docs"] {
+        for ok in [
+            "ping",
+            "echo",
+            "list_files",
+            "get-tiny-image",
+            "getWeather",
+            "search_docs",
+        ] {
             assert!(reads_as_query(ok), "{ok}");
         }
         for no in ["getaway", "listen", "delete_file", "run", "get"] {
@@ -175,7 +223,9 @@ mod tests {
             name: "x".into(),
             arguments: json!({"a":1}),
         };
-        assert!(matches!(choose(&plan, &[], &json!({})), SafeCall::Tool { name, .. } if name == "x"));
+        assert!(
+            matches!(choose(&plan, &[], &json!({})), SafeCall::Tool { name, .. } if name == "x")
+        );
         assert!(matches!(
             choose(&CallPlan::Skip, &tools(), &json!({})),
             SafeCall::Skip { .. }

@@ -322,10 +322,25 @@ mod tests {
 
     #[test]
     fn severities_follow_the_table() {
-        assert_eq!(Mode::ConnectRefused.status_severity(false), (Status::Down, Severity::P1));
-        assert_eq!(Mode::AuthRequired.status_severity(false), (Status::Up, Severity::None));
-        assert_eq!(Mode::HandshakeFailed.status_severity(false), (Status::Down, Severity::P2));
-        assert_eq!(Mode::SchemaDrift.status_severity(true), (Status::Degraded, Severity::P3));
-        assert_eq!(Mode::SchemaDrift.status_severity(false), (Status::Up, Severity::P3));
+        assert_eq!(
+            Mode::ConnectRefused.status_severity(false),
+            (Status::Down, Severity::P1)
+        );
+        assert_eq!(
+            Mode::AuthRequired.status_severity(false),
+            (Status::Up, Severity::None)
+        );
+        assert_eq!(
+            Mode::HandshakeFailed.status_severity(false),
+            (Status::Down, Severity::P2)
+        );
+        assert_eq!(
+            Mode::SchemaDrift.status_severity(true),
+            (Status::Degraded, Severity::P3)
+        );
+        assert_eq!(
+            Mode::SchemaDrift.status_severity(false),
+            (Status::Up, Severity::P3)
+        );
     }
 }

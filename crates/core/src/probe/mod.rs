@@ -25,7 +25,9 @@ use serde_json::Value;
 use url::Url;
 
 use crate::fingerprint::Snapshot;
-use crate::http::{ConnectReport, ConnectRequest, ExchangeId, Headers, HttpRequest, TransportError};
+use crate::http::{
+    ConnectReport, ConnectRequest, ExchangeId, Headers, HttpRequest, TransportError,
+};
 use crate::revision::Revision;
 use crate::verdict::Verdict;
 
@@ -103,7 +105,9 @@ impl ProbeConfig {
 /// Why a probe could not start at all (bad input, not a verdict).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("'{url}' is not a URL ({reason}); give the full endpoint, e.g. https://example.com/mcp")]
+    #[error(
+        "'{url}' is not a URL ({reason}); give the full endpoint, e.g. https://example.com/mcp"
+    )]
     BadUrl { url: String, reason: String },
     #[error("'{scheme}' URLs are not supported; use http:// or https:// (or `mcprobe check -- CMD` for stdio)")]
     UnsupportedScheme { scheme: String },

@@ -73,24 +73,35 @@ impl Report {
         }
     }
 
-    pub fn is_failed(&self) -> bool {
-        self.failure.is_some()
-    }
-
     /// Assembles the verdict. `deadline_ms` is the probe's whole budget, for
     /// the `slow_step` finding.
-    pub fn into_verdict(mut self, url: &str, checked_at: &str, elapsed_ms: u64, timeout_ms: u64) -> Verdict {
+    pub fn into_verdict(
+        mut self,
+        url: &str,
+        checked_at: &str,
+        elapsed_ms: u64,
+        timeout_ms: u64,
+    ) -> Verdict {
         let slow_after = timeout_ms / 10;
         let slow: Vec<String> = self
             .steps
             .iter()
             .filter(|s| s.ok && slow_after > 0 && s.ms > slow_after)
-            .map(|s| format!("{} took {} ms (over a tenth of the {} ms deadline)", s.name, s.ms, timeout_ms))
+            .map(|s| {
+                format!(
+                    "{} took {} ms (over a tenth of the {} ms deadline)",
+                    s.name, s.ms, timeout_ms
+                )
+            })
             .collect();
         for s in slow {
             self.finding(Mode::SlowStep, s);
         }
-        let malformed = self.findings.iter().filter(|f| f.mode == Mode::MalformedJsonrpc).count();
+        let malformed = self
+            .findings
+            .iter()
+            .filter(|f| f.mode == Mode::MalformedJsonrpc)
+            .count();
         let drift_changed = self.drift.as_ref().is_some_and(|d| !d.changes.is_empty());
         if drift_changed {
             let d = self.drift.as_ref().map(|d| (d.breaking, d.changes.len()));
@@ -130,7 +141,11 @@ impl Report {
                 Mode::SchemaDrift,
                 format!(
                     "The tool list changed since the baseline: {n} change(s), {}.",
-                    if breaking { "some of them breaking for existing clients" } else { "none breaking" }
+                    if breaking {
+                        "some of them breaking for existing clients"
+                    } else {
+                        "none breaking"
+                    }
                 ),
                 None,
             )
@@ -145,7 +160,11 @@ impl Report {
                 (Some(Era::Legacy), Some(v)) => format!("legacy MCP {v}"),
                 _ => "MCP".into(),
             };
-            (Mode::Ok, format!("The server answers {era} correctly{tools}."), None)
+            (
+                Mode::Ok,
+                format!("The server answers {era} correctly{tools}."),
+                None,
+            )
         };
         let (status, severity) = mode.status_severity(breaking);
         let tools = self.snapshot.as_ref().map(|s| ToolsSummary {

@@ -36,10 +36,17 @@ pub(crate) enum Purpose {
     ToolsList,
     SafeCall,
     /// GET of an RFC 9728 document; `left` are further candidates.
-    AuthMetadata { ctx: AuthCtx, url: String, left: Vec<String> },
+    AuthMetadata {
+        ctx: AuthCtx,
+        url: String,
+        left: Vec<String>,
+    },
     EndSession,
     /// The alternate-route search.
-    Alt { idx: usize, kind: AltKind },
+    Alt {
+        idx: usize,
+        kind: AltKind,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +65,8 @@ pub(crate) enum AuthCtx {
 }
 
 /// The alternate paths of the `route_moved` search, in order.
-pub(crate) const ALTERNATE_PATHS: [&str; 6] = ["/mcp", "/v1/mcp", "/api/mcp", "/sse", "/mcp/sse", "/"];
+pub(crate) const ALTERNATE_PATHS: [&str; 6] =
+    ["/mcp", "/v1/mcp", "/api/mcp", "/sse", "/mcp/sse", "/"];
 
 /// What the conversation has learnt so far.
 #[derive(Debug, Default)]
@@ -110,9 +118,15 @@ impl Probe {
             self.send_discover(now);
             return;
         }
-        let Some(url) = self.target.clone() else { return };
+        let Some(url) = self.target.clone() else {
+            return;
+        };
         if self.cfg.preflight {
-            let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+            let host = url
+                .host_str()
+                .unwrap_or_default()
+                .trim_matches(['[', ']'])
+                .to_string();
             let port = url.port_or_known_default().unwrap_or(80);
             self.start_connect(host, port, url.scheme() == "https", now);
         } else {
@@ -128,9 +142,19 @@ impl Probe {
     }
 
     pub(super) fn connected(&mut self, r: crate::http::ConnectReport, now: u64) {
-        let host = self.target.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        self.report.step("dns", true, r.dns_ms, format!("{host} -> {}", ip_of(&r.address)));
-        self.report.step("tcp", true, r.tcp_ms, format!("connected to {}", r.address));
+        let host = self
+            .target
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        self.report.step(
+            "dns",
+            true,
+            r.dns_ms,
+            format!("{host} -> {}", ip_of(&r.address)),
+        );
+        self.report
+            .step("tcp", true, r.tcp_ms, format!("connected to {}", r.address));
         if let Some(tls_ms) = r.tls_ms {
             let mut detail = r.tls_version.clone().unwrap_or_else(|| "TLS".into());
             if let Some(na) = &r.cert_not_after {
@@ -147,7 +171,11 @@ impl Probe {
     fn send_discover(&mut self, now: u64) {
         let rev = Revision::LATEST_MODERN;
         let id = self.rpc_id();
-        let msg = jsonrpc::request(id, "server/discover", jsonrpc::with_modern_meta(json!({}), rev));
+        let msg = jsonrpc::request(
+            id,
+            "server/discover",
+            jsonrpc::with_modern_meta(json!({}), rev),
+        );
         if self.cfg.stdio {
             // On stdio a legacy server may stay silent before `initialize`:
             // wait a short while only, then fall back (2026-07-28 stdio page).
@@ -162,7 +190,11 @@ impl Probe {
 
     fn send_initialize(&mut self, url: Url, purpose: Purpose, now: u64) {
         let id = self.rpc_id();
-        let msg = jsonrpc::request(id, "initialize", jsonrpc::initialize_params(Revision::LATEST_LEGACY));
+        let msg = jsonrpc::request(
+            id,
+            "initialize",
+            jsonrpc::initialize_params(Revision::LATEST_LEGACY),
+        );
         if self.cfg.stdio {
             let deadline = self.deadline_ms;
             self.stdio_send(&msg, Some((id, purpose, deadline)));
@@ -174,7 +206,11 @@ impl Probe {
     /// Sends a request of the established conversation (era, session, transport).
     fn send_conversation(&mut self, purpose: Purpose, method: &str, params: Value, now: u64) {
         let id = self.rpc_id();
-        let modern_rev = if self.conv.modern { self.conv.revision } else { None };
+        let modern_rev = if self.conv.modern {
+            self.conv.revision
+        } else {
+            None
+        };
         let params = match modern_rev {
             Some(rev) => jsonrpc::with_modern_meta(params, rev),
             None => params,
@@ -202,7 +238,8 @@ impl Probe {
         let msg = jsonrpc::notification("notifications/initialized", None);
         if self.cfg.stdio {
             self.stdio_send(&msg, None);
-            self.report.step("notifications/initialized", true, 0, "sent");
+            self.report
+                .step("notifications/initialized", true, 0, "sent");
             self.start_tools_list(now);
             return;
         }
@@ -219,14 +256,25 @@ impl Probe {
         if let Outcome::Head { status, ms } = &outcome {
             if !self.conv.http_step_done {
                 self.conv.http_step_done = true;
-                self.report.step("http", true, *ms, format!("first answer: HTTP {status}"));
+                self.report
+                    .step("http", true, *ms, format!("first answer: HTTP {status}"));
             }
             return;
         }
         // A platform's sleep page ends the climb at any rung.
-        if let Outcome::Platform { platform, signature, status } = &outcome {
+        if let Outcome::Platform {
+            platform,
+            signature,
+            status,
+        } = &outcome
+        {
             let ms = self.lap(now);
-            self.report.step("http", false, ms, format!("HTTP {status}: {platform} page ({signature})"));
+            self.report.step(
+                "http",
+                false,
+                ms,
+                format!("HTTP {status}: {platform} page ({signature})"),
+            );
             self.report.fail(
                 Mode::PlatformAsleep,
                 format!("The URL answers with {platform}'s sleep / not-found page instead of the MCP server (HTTP {status}, matched {signature})"),
@@ -241,11 +289,15 @@ impl Probe {
             Purpose::SseOpen => self.on_sse_open(outcome, now),
             Purpose::ToolsList => self.on_tools_list(outcome, now),
             Purpose::SafeCall => self.on_safe_call(outcome, now),
-            Purpose::AuthMetadata { ctx, url, left } => self.on_auth_metadata(ctx, url, left, outcome, now),
+            Purpose::AuthMetadata { ctx, url, left } => {
+                self.on_auth_metadata(ctx, url, left, outcome, now)
+            }
             Purpose::EndSession => {
                 let ms = self.lap(now);
                 let detail = match &outcome {
-                    Outcome::Status { status, .. } | Outcome::Raw { status, .. } => format!("HTTP {status}"),
+                    Outcome::Status { status, .. } | Outcome::Raw { status, .. } => {
+                        format!("HTTP {status}")
+                    }
                     other => other.short(),
                 };
                 self.report.step("DELETE session", true, ms, detail);
@@ -258,7 +310,11 @@ impl Probe {
     /// A transport failure ends the climb with the mode of its layer.
     fn fail_transport(&mut self, step: &str, err: &TransportError, now: u64) {
         let ms = self.lap(now);
-        let host = self.target.as_ref().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let host = self
+            .target
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
         let (layer, mode, reason) = match err {
             TransportError::Dns { message } => (
                 "dns",
@@ -303,16 +359,26 @@ impl Probe {
         match outcome {
             Outcome::Failed(TransportError::Timeout) => {
                 let ms = self.lap(now);
-                let target = self.target.as_ref().map(|u| u.authority().to_string()).unwrap_or_default();
+                let target = self
+                    .target
+                    .as_ref()
+                    .map(|u| u.authority().to_string())
+                    .unwrap_or_default();
                 self.report.step("tcp", false, ms, "timed out");
-                self.report.fail(Mode::Timeout, format!("Connecting to {target} got no answer within {ms} ms"));
+                self.report.fail(
+                    Mode::Timeout,
+                    format!("Connecting to {target} got no answer within {ms} ms"),
+                );
                 self.end(now);
             }
             Outcome::Failed(err) => self.fail_transport("connect", &err, now),
             other => {
                 let ms = self.lap(now);
                 self.report.step("tcp", false, ms, other.short());
-                self.report.fail(Mode::HttpError, format!("Connecting failed: {}", other.short()));
+                self.report.fail(
+                    Mode::HttpError,
+                    format!("Connecting failed: {}", other.short()),
+                );
                 self.end(now);
             }
         }
@@ -321,102 +387,210 @@ impl Probe {
     fn on_discover(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
         match outcome {
-            Outcome::Reply { msg, .. } => match jsonrpc::read_reply(&msg) {
-                Some(Reply::Result(result)) => {
-                    let versions: Vec<String> = result
-                        .get("supportedVersions")
-                        .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                        .unwrap_or_default();
-                    if versions.iter().any(|v| v == Revision::LATEST_MODERN.as_str()) {
-                        let violations = validate::validate_response(
-                            Revision::LATEST_MODERN,
-                            Answer::Discover,
-                            &self.last_rpc_id_value(),
-                            &msg,
-                        );
-                        self.report.violations("server/discover", violations);
-                        self.adopt_modern(&result, &versions);
-                        self.report.step(
-                            "server/discover",
-                            true,
-                            ms,
-                            format!("modern MCP {} (supports {})", Revision::LATEST_MODERN, versions.join(", ")),
-                        );
-                        self.start_tools_list(now);
-                    } else if result.get("supportedVersions").is_some() {
-                        let legacy: Vec<&String> = versions.iter().filter(|v| Revision::parse(v).is_some()).collect();
-                        if legacy.is_empty() {
-                            self.report.step("server/discover", false, ms, format!("supports only {}", versions.join(", ")));
-                            self.report.fail(
+            Outcome::Reply { msg, .. } => {
+                match jsonrpc::read_reply(&msg) {
+                    Some(Reply::Result(result)) => {
+                        let versions: Vec<String> = result
+                            .get("supportedVersions")
+                            .and_then(Value::as_array)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        if versions
+                            .iter()
+                            .any(|v| v == Revision::LATEST_MODERN.as_str())
+                        {
+                            let violations = validate::validate_response(
+                                Revision::LATEST_MODERN,
+                                Answer::Discover,
+                                &self.last_rpc_id_value(),
+                                &msg,
+                            );
+                            self.report.violations("server/discover", violations);
+                            self.adopt_modern(&result, &versions);
+                            self.report.step(
+                                "server/discover",
+                                true,
+                                ms,
+                                format!(
+                                    "modern MCP {} (supports {})",
+                                    Revision::LATEST_MODERN,
+                                    versions.join(", ")
+                                ),
+                            );
+                            self.start_tools_list(now);
+                        } else if result.get("supportedVersions").is_some() {
+                            let legacy: Vec<&String> = versions
+                                .iter()
+                                .filter(|v| Revision::parse(v).is_some())
+                                .collect();
+                            if legacy.is_empty() {
+                                self.report.step(
+                                    "server/discover",
+                                    false,
+                                    ms,
+                                    format!("supports only {}", versions.join(", ")),
+                                );
+                                self.report.fail(
                                 Mode::HandshakeFailed,
                                 format!("server/discover lists no protocol version mcprobe speaks ({})", versions.join(", ")),
                             );
-                            return self.end(now);
+                                return self.end(now);
+                            }
+                            self.fallback_to_initialize(
+                                ms,
+                                format!("supports only legacy {}", versions.join(", ")),
+                                now,
+                            );
+                        } else {
+                            self.conv.answers.push(format!(
+                                "server/discover: {}",
+                                jsonrpc::excerpt(msg.to_string().as_bytes(), 120)
+                            ));
+                            self.fallback_to_initialize(
+                                ms,
+                                "a result that is no discover result".into(),
+                                now,
+                            );
                         }
-                        self.fallback_to_initialize(ms, format!("supports only legacy {}", versions.join(", ")), now);
-                    } else {
-                        self.conv.answers.push(format!("server/discover: {}", jsonrpc::excerpt(msg.to_string().as_bytes(), 120)));
-                        self.fallback_to_initialize(ms, "a result that is no discover result".into(), now);
                     }
+                    Some(Reply::Error {
+                        code,
+                        message,
+                        data,
+                    }) => self.on_discover_error(code, &message, data, 200, ms, now),
+                    None => self.fallback_to_initialize(ms, "no JSON-RPC response".into(), now),
                 }
-                Some(Reply::Error { code, message, data }) => self.on_discover_error(code, &message, data, 200, ms, now),
-                None => self.fallback_to_initialize(ms, "no JSON-RPC response".into(), now),
-            },
-            Outcome::Status { status, headers, excerpt, reply } => {
+            }
+            Outcome::Status {
+                status,
+                headers,
+                excerpt,
+                reply,
+            } => {
                 if matches!(status, 401 | 403) {
-                    self.report.step("server/discover", false, ms, format!("HTTP {status}"));
+                    self.report
+                        .step("server/discover", false, ms, format!("HTTP {status}"));
                     return self.start_auth(AuthCtx::Handshake, status, &headers, now);
                 }
-                if let Some(Reply::Error { code, message, data }) = reply.as_ref().and_then(jsonrpc::read_reply) {
+                if let Some(Reply::Error {
+                    code,
+                    message,
+                    data,
+                }) = reply.as_ref().and_then(jsonrpc::read_reply)
+                {
                     if is_modern_error(code) {
                         return self.on_discover_error(code, &message, data, status, ms, now);
                     }
-                    self.conv.answers.push(format!("server/discover: HTTP {status}, JSON-RPC error {code} {message}"));
-                    return self.fallback_to_initialize(ms, format!("HTTP {status}, JSON-RPC error {code}"), now);
+                    self.conv.answers.push(format!(
+                        "server/discover: HTTP {status}, JSON-RPC error {code} {message}"
+                    ));
+                    return self.fallback_to_initialize(
+                        ms,
+                        format!("HTTP {status}, JSON-RPC error {code}"),
+                        now,
+                    );
                 }
-                self.conv.answers.push(format!("server/discover: HTTP {status} {excerpt}"));
+                self.conv
+                    .answers
+                    .push(format!("server/discover: HTTP {status} {excerpt}"));
                 self.fallback_to_initialize(ms, format!("HTTP {status}"), now);
             }
-            Outcome::NotMcp { status, why, excerpt, .. } => {
-                self.conv.answers.push(format!("server/discover: HTTP {status}, {why}: {excerpt}"));
+            Outcome::NotMcp {
+                status,
+                why,
+                excerpt,
+                ..
+            } => {
+                self.conv
+                    .answers
+                    .push(format!("server/discover: HTTP {status}, {why}: {excerpt}"));
                 self.fallback_to_initialize(ms, format!("HTTP {status}, {why}"), now);
             }
             Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } => {
-                self.conv.answers.push(format!("server/discover: HTTP {status} with no body"));
+                self.conv
+                    .answers
+                    .push(format!("server/discover: HTTP {status} with no body"));
                 self.fallback_to_initialize(ms, format!("HTTP {status} with no body"), now);
             }
-            Outcome::RedirectLoop { last } => self.fail_redirect_loop("server/discover", &last, ms, now),
-            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => {
-                self.fallback_to_initialize(ms, "no answer (a legacy stdio server stays silent)".into(), now)
+            Outcome::RedirectLoop { last } => {
+                self.fail_redirect_loop("server/discover", &last, ms, now)
             }
+            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => self
+                .fallback_to_initialize(
+                    ms,
+                    "no answer (a legacy stdio server stays silent)".into(),
+                    now,
+                ),
             Outcome::Failed(err) => self.fail_transport("server/discover", &err, now),
             other => self.fallback_to_initialize(ms, other.short(), now),
         }
     }
 
-    fn on_discover_error(&mut self, code: i64, message: &str, data: Option<Value>, status: u16, ms: u64, now: u64) {
+    fn on_discover_error(
+        &mut self,
+        code: i64,
+        message: &str,
+        data: Option<Value>,
+        status: u16,
+        ms: u64,
+        now: u64,
+    ) {
         match code {
             -32022 => {
                 let supported: Vec<String> = data
                     .as_ref()
                     .and_then(|d| d.get("supported"))
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                if supported.iter().any(|v| Revision::parse(v).is_some_and(|r| r.era() == Era::Legacy)) {
-                    self.fallback_to_initialize(ms, format!("modern server supporting only {}", supported.join(", ")), now);
+                if supported
+                    .iter()
+                    .any(|v| Revision::parse(v).is_some_and(|r| r.era() == Era::Legacy))
+                {
+                    self.fallback_to_initialize(
+                        ms,
+                        format!("modern server supporting only {}", supported.join(", ")),
+                        now,
+                    );
                 } else {
-                    self.report.step("server/discover", false, ms, format!("unsupported version; server supports {}", supported.join(", ")));
+                    self.report.step(
+                        "server/discover",
+                        false,
+                        ms,
+                        format!(
+                            "unsupported version; server supports {}",
+                            supported.join(", ")
+                        ),
+                    );
                     self.report.fail(
                         Mode::HandshakeFailed,
-                        format!("No mutually supported protocol version: the server supports {}", if supported.is_empty() { "none it names".into() } else { supported.join(", ") }),
+                        format!(
+                            "No mutually supported protocol version: the server supports {}",
+                            if supported.is_empty() {
+                                "none it names".into()
+                            } else {
+                                supported.join(", ")
+                            }
+                        ),
                     );
                     self.end(now);
                 }
             }
             -32020 | -32021 => {
-                self.report.step("server/discover", false, ms, format!("HTTP {status}, JSON-RPC error {code}: {message}"));
+                self.report.step(
+                    "server/discover",
+                    false,
+                    ms,
+                    format!("HTTP {status}, JSON-RPC error {code}: {message}"),
+                );
                 self.report.fail(
                     Mode::HandshakeFailed,
                     format!("The modern server rejected server/discover with JSON-RPC error {code} ({message})"),
@@ -424,16 +598,27 @@ impl Probe {
                 self.end(now);
             }
             _ => {
-                self.conv.answers.push(format!("server/discover: JSON-RPC error {code} {message}"));
+                self.conv
+                    .answers
+                    .push(format!("server/discover: JSON-RPC error {code} {message}"));
                 self.fallback_to_initialize(ms, format!("JSON-RPC error {code}"), now);
             }
         }
     }
 
     fn fallback_to_initialize(&mut self, ms: u64, why: String, now: u64) {
-        self.report.step("server/discover", true, ms, format!("not modern ({why}); trying legacy initialize"));
+        self.report.step(
+            "server/discover",
+            true,
+            ms,
+            format!("not modern ({why}); trying legacy initialize"),
+        );
         if self.cfg.stdio {
-            self.send_initialize(Url::parse("stdio:x").expect("static url"), Purpose::Initialize, now);
+            self.send_initialize(
+                Url::parse("stdio:x").expect("static url"),
+                Purpose::Initialize,
+                now,
+            );
         } else {
             let url = self.target.clone().expect("http target");
             self.send_initialize(url, Purpose::Initialize, now);
@@ -445,7 +630,11 @@ impl Probe {
         self.conv.revision = Some(Revision::LATEST_MODERN);
         self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
         self.report.era = Some(Era::Modern);
-        self.report.transport = Some(if self.cfg.stdio { Transport::Stdio } else { Transport::StreamableHttp });
+        self.report.transport = Some(if self.cfg.stdio {
+            Transport::Stdio
+        } else {
+            Transport::StreamableHttp
+        });
         self.report.protocol_version = Some(Revision::LATEST_MODERN.as_str().into());
         let info = result
             .get("_meta")
@@ -458,41 +647,76 @@ impl Probe {
         let ms = self.lap(now);
         match outcome {
             Outcome::Reply { msg, headers, .. } => self.on_initialize_reply(msg, &headers, ms, now),
-            Outcome::Status { status, headers, excerpt, reply } => {
+            Outcome::Status {
+                status,
+                headers,
+                excerpt,
+                reply,
+            } => {
                 self.conv.handshake_statuses.push(status);
                 if matches!(status, 401 | 403) {
-                    self.report.step("initialize", false, ms, format!("HTTP {status}"));
+                    self.report
+                        .step("initialize", false, ms, format!("HTTP {status}"));
                     return self.start_auth(AuthCtx::Handshake, status, &headers, now);
                 }
                 let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
-                    Some(Reply::Error { code, message, .. }) => format!("JSON-RPC error {code} {message}"),
+                    Some(Reply::Error { code, message, .. }) => {
+                        format!("JSON-RPC error {code} {message}")
+                    }
                     _ => excerpt.clone(),
                 };
-                self.conv.answers.push(format!("initialize: HTTP {status} {said}"));
+                self.conv
+                    .answers
+                    .push(format!("initialize: HTTP {status} {said}"));
                 if matches!(status, 400 | 404 | 405 | 410) && !self.cfg.stdio {
                     // 2026-07-28 "Backward Compatibility": last, the 2024-11-05
                     // HTTP+SSE transport's GET for the `endpoint` event.
-                    self.report.step("initialize", true, ms, format!("HTTP {status}; trying the 2024-11-05 HTTP+SSE transport"));
+                    self.report.step(
+                        "initialize",
+                        true,
+                        ms,
+                        format!("HTTP {status}; trying the 2024-11-05 HTTP+SSE transport"),
+                    );
                     let url = self.target.clone().expect("http target");
                     let wait = (self.cfg.timeout_ms / 3).max(2_000);
                     self.get_sse(Purpose::SseOpen, url, Some(now + wait), now);
                 } else if status >= 500 {
-                    self.report.step("initialize", false, ms, format!("HTTP {status}"));
-                    self.report.fail(Mode::HttpError, format!("The server answers HTTP {status}: {excerpt}"));
+                    self.report
+                        .step("initialize", false, ms, format!("HTTP {status}"));
+                    self.report.fail(
+                        Mode::HttpError,
+                        format!("The server answers HTTP {status}: {excerpt}"),
+                    );
                     self.end(now);
                 } else {
-                    self.report.step("initialize", false, ms, format!("HTTP {status}"));
+                    self.report
+                        .step("initialize", false, ms, format!("HTTP {status}"));
                     self.fail_handshake(now);
                 }
             }
-            Outcome::NotMcp { status, why, excerpt, .. } => {
-                self.report.step("initialize", false, ms, format!("HTTP {status}, {why}"));
-                self.conv.answers.push(format!("initialize: HTTP {status}, {why}: {excerpt}"));
+            Outcome::NotMcp {
+                status,
+                why,
+                excerpt,
+                ..
+            } => {
+                self.report
+                    .step("initialize", false, ms, format!("HTTP {status}, {why}"));
+                self.conv
+                    .answers
+                    .push(format!("initialize: HTTP {status}, {why}: {excerpt}"));
                 self.fail_handshake(now);
             }
             Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } => {
-                self.report.step("initialize", false, ms, format!("HTTP {status} with no body"));
-                self.conv.answers.push(format!("initialize: HTTP {status} with an empty body"));
+                self.report.step(
+                    "initialize",
+                    false,
+                    ms,
+                    format!("HTTP {status} with no body"),
+                );
+                self.conv
+                    .answers
+                    .push(format!("initialize: HTTP {status} with an empty body"));
                 self.fail_handshake(now);
             }
             Outcome::RedirectLoop { last } => self.fail_redirect_loop("initialize", &last, ms, now),
@@ -507,17 +731,32 @@ impl Probe {
     fn on_initialize_reply(&mut self, msg: Value, headers: &Headers, ms: u64, now: u64) {
         match jsonrpc::read_reply(&msg) {
             Some(Reply::Result(result)) => {
-                let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
+                let version = result
+                    .get("protocolVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 let Some(rev) = Revision::parse(version).filter(|r| r.era() == Era::Legacy) else {
-                    self.report.step("initialize", false, ms, format!("protocol version {version:?}"));
-                    self.conv.answers.push(format!("initialize: protocolVersion {version:?}"));
+                    self.report.step(
+                        "initialize",
+                        false,
+                        ms,
+                        format!("protocol version {version:?}"),
+                    );
+                    self.conv
+                        .answers
+                        .push(format!("initialize: protocolVersion {version:?}"));
                     self.report.fail(
                         Mode::HandshakeFailed,
                         format!("initialize answered protocol version {version:?}, which is no released legacy MCP revision (offered {})", Revision::LATEST_LEGACY),
                     );
                     return self.end(now);
                 };
-                let violations = validate::validate_response(rev, Answer::Initialize, &self.last_rpc_id_value(), &msg);
+                let violations = validate::validate_response(
+                    rev,
+                    Answer::Initialize,
+                    &self.last_rpc_id_value(),
+                    &msg,
+                );
                 self.report.violations("initialize", violations);
                 self.conv.revision = Some(rev);
                 self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
@@ -542,16 +781,25 @@ impl Probe {
                     Some(_) => ", session minted",
                     None => "",
                 };
-                self.report.step("initialize", true, ms, format!("legacy MCP {rev}{session}"));
+                self.report
+                    .step("initialize", true, ms, format!("legacy MCP {rev}{session}"));
                 self.send_initialized(now);
             }
             Some(Reply::Error { code, message, .. }) => {
-                self.report.step("initialize", false, ms, format!("JSON-RPC error {code}: {message}"));
-                self.conv.answers.push(format!("initialize: JSON-RPC error {code} {message}"));
+                self.report.step(
+                    "initialize",
+                    false,
+                    ms,
+                    format!("JSON-RPC error {code}: {message}"),
+                );
+                self.conv
+                    .answers
+                    .push(format!("initialize: JSON-RPC error {code} {message}"));
                 self.fail_handshake(now);
             }
             None => {
-                self.report.step("initialize", false, ms, "no JSON-RPC response");
+                self.report
+                    .step("initialize", false, ms, "no JSON-RPC response");
                 self.fail_handshake(now);
             }
         }
@@ -571,10 +819,18 @@ impl Probe {
     }
 
     fn fail_redirect_loop(&mut self, step: &str, last: &str, ms: u64, now: u64) {
-        self.report.step(step, false, ms, format!("more than {} redirects", self.cfg.limits.max_redirects));
+        self.report.step(
+            step,
+            false,
+            ms,
+            format!("more than {} redirects", self.cfg.limits.max_redirects),
+        );
         self.report.fail(
             Mode::HttpError,
-            format!("{step} was redirected more than {} times (a redirect loop; last to {last})", self.cfg.limits.max_redirects),
+            format!(
+                "{step} was redirected more than {} times (a redirect loop; last to {last})",
+                self.cfg.limits.max_redirects
+            ),
         );
         self.end(now);
     }
@@ -590,37 +846,64 @@ impl Probe {
             Outcome::SseEndpoint { endpoint } => {
                 self.conv.sse_transport = true;
                 self.conv.sse_endpoint = Some(endpoint.clone());
-                self.report.step("GET endpoint", true, ms, format!("2024-11-05 HTTP+SSE, endpoint {}", endpoint.path()));
+                self.report.step(
+                    "GET endpoint",
+                    true,
+                    ms,
+                    format!("2024-11-05 HTTP+SSE, endpoint {}", endpoint.path()),
+                );
                 self.report.finding(
                     Mode::DeprecatedTransport,
                     "the server answers only over the deprecated 2024-11-05 HTTP+SSE transport; migrate to Streamable HTTP",
                 );
                 self.send_initialize(endpoint, Purpose::Initialize, now);
             }
-            Outcome::Status { status, headers, excerpt, .. } => {
+            Outcome::Status {
+                status,
+                headers,
+                excerpt,
+                ..
+            } => {
                 self.conv.handshake_statuses.push(status);
                 if matches!(status, 401 | 403) {
-                    self.report.step("GET endpoint", false, ms, format!("HTTP {status}"));
+                    self.report
+                        .step("GET endpoint", false, ms, format!("HTTP {status}"));
                     return self.start_auth(AuthCtx::Handshake, status, &headers, now);
                 }
-                self.conv.answers.push(format!("GET: HTTP {status} {excerpt}"));
-                self.report.step("GET endpoint", false, ms, format!("HTTP {status}"));
-                if self.conv.handshake_statuses.iter().all(|s| matches!(s, 404 | 405 | 410)) {
+                self.conv
+                    .answers
+                    .push(format!("GET: HTTP {status} {excerpt}"));
+                self.report
+                    .step("GET endpoint", false, ms, format!("HTTP {status}"));
+                if self
+                    .conv
+                    .handshake_statuses
+                    .iter()
+                    .all(|s| matches!(s, 404 | 405 | 410))
+                {
                     self.start_route_search(now);
                 } else if status >= 500 {
-                    self.report.fail(Mode::HttpError, format!("The server answers HTTP {status}: {excerpt}"));
+                    self.report.fail(
+                        Mode::HttpError,
+                        format!("The server answers HTTP {status}: {excerpt}"),
+                    );
                     self.end(now);
                 } else {
                     self.fail_handshake(now);
                 }
             }
             Outcome::Failed(TransportError::Timeout) => {
-                self.report.step("GET endpoint", false, ms, "no endpoint event");
-                self.conv.answers.push(format!("GET: no `endpoint` event within {ms} ms"));
+                self.report
+                    .step("GET endpoint", false, ms, "no endpoint event");
+                self.conv
+                    .answers
+                    .push(format!("GET: no `endpoint` event within {ms} ms"));
                 self.fail_handshake(now);
             }
             Outcome::Failed(err) => self.fail_transport("GET endpoint", &err, now),
-            Outcome::RedirectLoop { last } => self.fail_redirect_loop("GET endpoint", &last, ms, now),
+            Outcome::RedirectLoop { last } => {
+                self.fail_redirect_loop("GET endpoint", &last, ms, now)
+            }
             other => {
                 self.report.step("GET endpoint", false, ms, other.short());
                 self.conv.answers.push(format!("GET: {}", other.short()));
@@ -632,21 +915,35 @@ impl Probe {
     fn on_initialized(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
         match &outcome {
-            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } if (200..300).contains(status) => {
-                self.report.step("notifications/initialized", true, ms, format!("HTTP {status}"));
+            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. }
+                if (200..300).contains(status) =>
+            {
+                self.report.step(
+                    "notifications/initialized",
+                    true,
+                    ms,
+                    format!("HTTP {status}"),
+                );
             }
             Outcome::Reply { .. } | Outcome::NoBody { .. } | Outcome::NotMcp { .. } => {
-                self.report.step("notifications/initialized", true, ms, outcome.short());
+                self.report
+                    .step("notifications/initialized", true, ms, outcome.short());
             }
             Outcome::Status { status, .. } => {
-                self.report.step("notifications/initialized", false, ms, format!("HTTP {status}"));
+                self.report.step(
+                    "notifications/initialized",
+                    false,
+                    ms,
+                    format!("HTTP {status}"),
+                );
                 self.report.finding(
                     Mode::SpecShould,
                     format!("notifications/initialized answered HTTP {status}; a server accepting it must answer 202"),
                 );
             }
             other => {
-                self.report.step("notifications/initialized", false, ms, other.short());
+                self.report
+                    .step("notifications/initialized", false, ms, other.short());
             }
         }
         self.start_tools_list(now);
@@ -658,7 +955,12 @@ impl Probe {
         self.conv.step_started_ms = now;
         let caps = &self.conv.capabilities;
         if caps.is_object() && caps.get("tools").is_none() {
-            self.report.step("tools/list", true, 0, "skipped: the server advertises no tools capability");
+            self.report.step(
+                "tools/list",
+                true,
+                0,
+                "skipped: the server advertises no tools capability",
+            );
             return self.start_safe_call(now);
         }
         self.send_conversation(Purpose::ToolsList, "tools/list", json!({}), now);
@@ -674,16 +976,28 @@ impl Probe {
         match outcome {
             Outcome::Reply { msg, .. } => {
                 let rev = self.revision_or_latest();
-                let violations = validate::validate_response(rev, Answer::ToolsList, &self.last_rpc_id_value(), &msg);
+                let violations = validate::validate_response(
+                    rev,
+                    Answer::ToolsList,
+                    &self.last_rpc_id_value(),
+                    &msg,
+                );
                 self.report.violations("tools/list", violations);
-                match jsonrpc::read_reply(&msg) {
-                    Some(Reply::Result(result)) => {
-                        let Some(tools) = result.get("tools").and_then(Value::as_array) else {
+                match jsonrpc::into_reply(msg) {
+                    Some(Reply::Result(mut result)) => {
+                        let next_cursor = result
+                            .get("nextCursor")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        let Some(Value::Array(tools)) = result.get_mut("tools").map(Value::take)
+                        else {
                             let what = jsonrpc::excerpt(result.to_string().as_bytes(), 80);
                             return fail(
                                 self,
                                 "no tools array".into(),
-                                format!("tools/list answered a result without a tools array ({what})"),
+                                format!(
+                                    "tools/list answered a result without a tools array ({what})"
+                                ),
                                 now,
                             );
                         };
@@ -691,15 +1005,15 @@ impl Probe {
                         let cap = self.cfg.limits.max_tools;
                         let room = cap.saturating_sub(self.conv.tools.len());
                         if tools.len() > room {
-                            self.conv.tools.extend(tools.iter().take(room).cloned());
+                            self.conv.tools.extend(tools.into_iter().take(room));
                             self.report.finding(
                                 Mode::SpecShould,
                                 format!("the tool list is longer than the {cap} tools mcprobe reads; the rest was not checked"),
                             );
                             return self.tools_done(now);
                         }
-                        self.conv.tools.extend(tools.iter().cloned());
-                        match result.get("nextCursor").and_then(Value::as_str) {
+                        self.conv.tools.extend(tools);
+                        match next_cursor.as_deref() {
                             Some(cursor) if !cursor.is_empty() => {
                                 if self.conv.cursors.iter().any(|c| c == cursor) {
                                     self.report.finding(
@@ -711,13 +1025,21 @@ impl Probe {
                                 if self.conv.pages >= self.cfg.limits.max_tool_pages {
                                     self.report.finding(
                                         Mode::SpecShould,
-                                        format!("stopped after {} pages of tools/list", self.conv.pages),
+                                        format!(
+                                            "stopped after {} pages of tools/list",
+                                            self.conv.pages
+                                        ),
                                     );
                                     return self.tools_done(now);
                                 }
                                 self.conv.cursors.push(cursor.to_string());
                                 let params = json!({"cursor": cursor});
-                                self.send_conversation(Purpose::ToolsList, "tools/list", params, now);
+                                self.send_conversation(
+                                    Purpose::ToolsList,
+                                    "tools/list",
+                                    params,
+                                    now,
+                                );
                             }
                             _ => self.tools_done(now),
                         }
@@ -728,22 +1050,45 @@ impl Probe {
                         format!("tools/list answered JSON-RPC error {code} ({message})"),
                         now,
                     ),
-                    None => fail(self, "no response".into(), "tools/list got no JSON-RPC response".into(), now),
+                    None => fail(
+                        self,
+                        "no response".into(),
+                        "tools/list got no JSON-RPC response".into(),
+                        now,
+                    ),
                 }
             }
-            Outcome::Status { status, headers, excerpt, reply } => {
+            Outcome::Status {
+                status,
+                headers,
+                excerpt,
+                reply,
+            } => {
                 if matches!(status, 401 | 403) {
                     let ms = self.lap(now);
-                    self.report.step("tools/list", false, ms, format!("HTTP {status}"));
+                    self.report
+                        .step("tools/list", false, ms, format!("HTTP {status}"));
                     return self.start_auth(AuthCtx::ToolsList, status, &headers, now);
                 }
                 let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
-                    Some(Reply::Error { code, message, .. }) => format!("JSON-RPC error {code}: {message}"),
+                    Some(Reply::Error { code, message, .. }) => {
+                        format!("JSON-RPC error {code}: {message}")
+                    }
                     _ => excerpt,
                 };
-                fail(self, format!("HTTP {status}"), format!("tools/list answered HTTP {status} ({said})"), now)
+                fail(
+                    self,
+                    format!("HTTP {status}"),
+                    format!("tools/list answered HTTP {status} ({said})"),
+                    now,
+                )
             }
-            Outcome::NotMcp { status, why, excerpt, .. } => fail(
+            Outcome::NotMcp {
+                status,
+                why,
+                excerpt,
+                ..
+            } => fail(
                 self,
                 format!("HTTP {status}, {why}"),
                 format!("tools/list answered something unparseable: {why} ({excerpt})"),
@@ -751,19 +1096,34 @@ impl Probe {
             ),
             Outcome::Failed(TransportError::Timeout) => {
                 let ms = now.saturating_sub(self.conv.step_started_ms);
-                fail(self, "no answer".into(), format!("tools/list got no answer within {ms} ms"), now)
+                fail(
+                    self,
+                    "no answer".into(),
+                    format!("tools/list got no answer within {ms} ms"),
+                    now,
+                )
             }
-            Outcome::Failed(err) => fail(self, err.to_string(), format!("tools/list failed: {err}"), now),
+            Outcome::Failed(err) => fail(
+                self,
+                err.to_string(),
+                format!("tools/list failed: {err}"),
+                now,
+            ),
             other => {
                 let s = other.short();
-                fail(self, s.clone(), format!("tools/list got no usable answer ({s})"), now)
+                fail(
+                    self,
+                    s.clone(),
+                    format!("tools/list got no usable answer ({s})"),
+                    now,
+                )
             }
         }
     }
 
     fn tools_done(&mut self, now: u64) {
         let ms = self.lap(now);
-        let snapshot = fingerprint::snapshot(&self.conv.tools);
+        let snapshot = fingerprint::snapshot_owned(std::mem::take(&mut self.conv.tools));
         self.report.tool_names = snapshot.tools.iter().map(|t| t.name.clone()).collect();
         let pages = self.conv.pages;
         self.report.step(
@@ -777,9 +1137,18 @@ impl Probe {
             let detail = if drift.changes.is_empty() {
                 "unchanged against the baseline".to_string()
             } else {
-                format!("{} change(s), {}", drift.changes.len(), if drift.breaking { "breaking" } else { "not breaking" })
+                format!(
+                    "{} change(s), {}",
+                    drift.changes.len(),
+                    if drift.breaking {
+                        "breaking"
+                    } else {
+                        "not breaking"
+                    }
+                )
             };
-            self.report.step("drift", drift.changes.is_empty(), 0, detail);
+            self.report
+                .step("drift", drift.changes.is_empty(), 0, detail);
             self.report.drift = Some(drift);
         }
         self.report.snapshot = Some(snapshot);
@@ -792,7 +1161,11 @@ impl Probe {
         self.conv.step_started_ms = now;
         let choice = safe_call::choose(&self.cfg.call, &self.conv.tools, &self.conv.capabilities);
         match choice {
-            SafeCall::Tool { name, arguments, why } => {
+            SafeCall::Tool {
+                name,
+                arguments,
+                why,
+            } => {
                 self.conv.call_label = format!("tools/call {name}");
                 self.conv.call_why = why;
                 let params = json!({"name": name, "arguments": arguments});
@@ -807,7 +1180,8 @@ impl Probe {
                 self.send_conversation(Purpose::SafeCall, "prompts/list", json!({}), now);
             }
             SafeCall::Skip { why } => {
-                self.report.step("safe call", true, 0, format!("skipped: {why}"));
+                self.report
+                    .step("safe call", true, 0, format!("skipped: {why}"));
                 self.end(now);
             }
         }
@@ -826,7 +1200,8 @@ impl Probe {
                     Answer::PromptsList
                 };
                 let rev = self.revision_or_latest();
-                let violations = validate::validate_response(rev, answer, &self.last_rpc_id_value(), &msg);
+                let violations =
+                    validate::validate_response(rev, answer, &self.last_rpc_id_value(), &msg);
                 self.report.violations(&label, violations);
                 match jsonrpc::read_reply(&msg) {
                     Some(Reply::Result(result)) => {
@@ -839,17 +1214,34 @@ impl Probe {
                                 .unwrap_or("");
                             self.report.finding(
                                 Mode::ToolErrorResult,
-                                format!("{label} returned isError: true ({})", jsonrpc::excerpt(text.as_bytes(), 120)),
+                                format!(
+                                    "{label} returned isError: true ({})",
+                                    jsonrpc::excerpt(text.as_bytes(), 120)
+                                ),
                             );
-                            self.report.step(&label, true, ms, "answered with a tool-level error (isError)");
+                            self.report.step(
+                                &label,
+                                true,
+                                ms,
+                                "answered with a tool-level error (isError)",
+                            );
                         } else {
                             let why = self.conv.call_why.clone();
-                            let detail = if why.is_empty() { "answered".to_string() } else { format!("answered (chosen: {why})") };
+                            let detail = if why.is_empty() {
+                                "answered".to_string()
+                            } else {
+                                format!("answered (chosen: {why})")
+                            };
                             self.report.step(&label, true, ms, detail);
                         }
                     }
                     Some(Reply::Error { code, message, .. }) => {
-                        self.report.step(&label, false, ms, format!("JSON-RPC error {code}: {message}"));
+                        self.report.step(
+                            &label,
+                            false,
+                            ms,
+                            format!("JSON-RPC error {code}: {message}"),
+                        );
                         if classify::is_auth_message(&message) {
                             self.report.fail(
                                 Mode::AuthHalfConfigured,
@@ -864,13 +1256,22 @@ impl Probe {
                     }
                     None => {
                         self.report.step(&label, false, ms, "no response");
-                        self.report.fail(Mode::ToolCallError, format!("{label} got no JSON-RPC response"));
+                        self.report.fail(
+                            Mode::ToolCallError,
+                            format!("{label} got no JSON-RPC response"),
+                        );
                     }
                 }
                 self.end(now);
             }
-            Outcome::Status { status, headers, excerpt, reply } => {
-                self.report.step(&label, false, ms, format!("HTTP {status}"));
+            Outcome::Status {
+                status,
+                headers,
+                excerpt,
+                reply,
+            } => {
+                self.report
+                    .step(&label, false, ms, format!("HTTP {status}"));
                 if matches!(status, 401 | 403) {
                     return self.start_auth(AuthCtx::SafeCall, status, &headers, now);
                 }
@@ -887,27 +1288,41 @@ impl Probe {
                     }
                     _ => excerpt,
                 };
-                self.report.fail(Mode::ToolCallError, format!("{label} answered HTTP {status} ({said})"));
+                self.report.fail(
+                    Mode::ToolCallError,
+                    format!("{label} answered HTTP {status} ({said})"),
+                );
                 self.end(now);
             }
             Outcome::NotMcp { status, why, .. } => {
-                self.report.step(&label, false, ms, format!("HTTP {status}, {why}"));
-                self.report.fail(Mode::ToolCallError, format!("{label} answered something unparseable: {why}"));
+                self.report
+                    .step(&label, false, ms, format!("HTTP {status}, {why}"));
+                self.report.fail(
+                    Mode::ToolCallError,
+                    format!("{label} answered something unparseable: {why}"),
+                );
                 self.end(now);
             }
             Outcome::Failed(TransportError::Timeout) => {
                 self.report.step(&label, false, ms, "no answer");
-                self.report.fail(Mode::Timeout, format!("{label} got no answer within {ms} ms"));
+                self.report.fail(
+                    Mode::Timeout,
+                    format!("{label} got no answer within {ms} ms"),
+                );
                 self.end(now);
             }
             Outcome::Failed(err) => {
                 self.report.step(&label, false, ms, err.to_string());
-                self.report.fail(Mode::ToolCallError, format!("{label} failed: {err}"));
+                self.report
+                    .fail(Mode::ToolCallError, format!("{label} failed: {err}"));
                 self.end(now);
             }
             other => {
                 self.report.step(&label, false, ms, other.short());
-                self.report.fail(Mode::ToolCallError, format!("{label} got no usable answer ({})", other.short()));
+                self.report.fail(
+                    Mode::ToolCallError,
+                    format!("{label} got no usable answer ({})", other.short()),
+                );
                 self.end(now);
             }
         }
@@ -920,16 +1335,28 @@ impl Probe {
             .map(|v| classify::parse_www_authenticate(&v))
             .unwrap_or_default();
         if challenges.is_empty() {
-            return self.auth_verdict(ctx, status, Err(format!("HTTP {status} without a WWW-Authenticate challenge")), now);
+            return self.auth_verdict(
+                ctx,
+                status,
+                Err(format!(
+                    "HTTP {status} without a WWW-Authenticate challenge"
+                )),
+                now,
+            );
         }
-        let mut candidates: Vec<String> = challenges.iter().filter_map(|c| c.resource_metadata.clone()).collect();
+        let mut candidates: Vec<String> = challenges
+            .iter()
+            .filter_map(|c| c.resource_metadata.clone())
+            .collect();
         if candidates.is_empty() {
             // RFC 9728 §3: the well-known URI, path-suffixed first.
             if let Some(url) = &self.target {
                 let origin = url.origin().ascii_serialization();
                 let path = url.path().trim_end_matches('/');
                 if !path.is_empty() {
-                    candidates.push(format!("{origin}/.well-known/oauth-protected-resource{path}"));
+                    candidates.push(format!(
+                        "{origin}/.well-known/oauth-protected-resource{path}"
+                    ));
                 }
                 candidates.push(format!("{origin}/.well-known/oauth-protected-resource"));
             }
@@ -938,24 +1365,52 @@ impl Probe {
         self.fetch_metadata(ctx, status, first, candidates, now);
     }
 
-    fn fetch_metadata(&mut self, ctx: AuthCtx, _status: u16, url: String, left: Vec<String>, now: u64) {
+    fn fetch_metadata(
+        &mut self,
+        ctx: AuthCtx,
+        _status: u16,
+        url: String,
+        left: Vec<String>,
+        now: u64,
+    ) {
         match Url::parse(&url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {
                 self.get_raw(Purpose::AuthMetadata { ctx, url, left }, u, now);
             }
-            _ => self.auth_verdict(ctx, 401, Err(format!("the resource_metadata URL {url:?} is not an http(s) URL")), now),
+            _ => self.auth_verdict(
+                ctx,
+                401,
+                Err(format!(
+                    "the resource_metadata URL {url:?} is not an http(s) URL"
+                )),
+                now,
+            ),
         }
     }
 
-    fn on_auth_metadata(&mut self, ctx: AuthCtx, url: String, mut left: Vec<String>, outcome: Outcome, now: u64) {
+    fn on_auth_metadata(
+        &mut self,
+        ctx: AuthCtx,
+        url: String,
+        mut left: Vec<String>,
+        outcome: Outcome,
+        now: u64,
+    ) {
         let result = match outcome {
-            Outcome::Raw { status, body, .. } if (200..300).contains(&status) => classify::parse_resource_metadata(&body)
-                .map(|m| (url.clone(), m))
-                .map_err(|e| format!("the protected-resource metadata at {url} is not valid: {e}")),
-            Outcome::Raw { status, .. } | Outcome::Status { status, .. } => {
-                Err(format!("the protected-resource metadata at {url} answered HTTP {status}"))
+            Outcome::Raw { status, body, .. } if (200..300).contains(&status) => {
+                classify::parse_resource_metadata(&body)
+                    .map(|m| (url.clone(), m))
+                    .map_err(|e| {
+                        format!("the protected-resource metadata at {url} is not valid: {e}")
+                    })
             }
-            other => Err(format!("the protected-resource metadata at {url} could not be read ({})", other.short())),
+            Outcome::Raw { status, .. } | Outcome::Status { status, .. } => Err(format!(
+                "the protected-resource metadata at {url} answered HTTP {status}"
+            )),
+            other => Err(format!(
+                "the protected-resource metadata at {url} could not be read ({})",
+                other.short()
+            )),
         };
         if result.is_err() && !left.is_empty() {
             let next = left.remove(0);
@@ -964,7 +1419,13 @@ impl Probe {
         self.auth_verdict(ctx, 401, result, now);
     }
 
-    fn auth_verdict(&mut self, ctx: AuthCtx, status: u16, metadata: Result<(String, classify::ResourceMetadata), String>, now: u64) {
+    fn auth_verdict(
+        &mut self,
+        ctx: AuthCtx,
+        status: u16,
+        metadata: Result<(String, classify::ResourceMetadata), String>,
+        now: u64,
+    ) {
         match (ctx, metadata) {
             (AuthCtx::SafeCall, Ok((url, meta))) => {
                 self.report.auth_required_reason = Some(format!(
@@ -992,7 +1453,10 @@ impl Probe {
                 self.end(now);
             }
             (AuthCtx::ToolsList, Err(why)) => {
-                self.report.fail(Mode::ToolsListFailed, format!("tools/list answered HTTP {status} ({why})"));
+                self.report.fail(
+                    Mode::ToolsListFailed,
+                    format!("tools/list answered HTTP {status} ({why})"),
+                );
                 self.end(now);
             }
             (AuthCtx::Handshake, Err(why)) => {
@@ -1008,7 +1472,9 @@ impl Probe {
     // ---- route search ------------------------------------------------------
 
     fn start_route_search(&mut self, now: u64) {
-        let Some(url) = self.target.clone() else { return self.fail_handshake(now) };
+        let Some(url) = self.target.clone() else {
+            return self.fail_handshake(now);
+        };
         let own = url.path().trim_end_matches('/').to_string();
         self.conv.alt_urls = ALTERNATE_PATHS
             .iter()
@@ -1023,8 +1489,18 @@ impl Probe {
         let Some(url) = self.conv.alt_urls.get(idx).cloned() else {
             let ms = self.lap(now);
             let tried: Vec<&str> = self.conv.alt_urls.iter().map(Url::path).collect();
-            self.report.step("route search", false, ms, format!("no MCP at {}", tried.join(", ")));
-            let statuses: Vec<String> = self.conv.handshake_statuses.iter().map(u16::to_string).collect();
+            self.report.step(
+                "route search",
+                false,
+                ms,
+                format!("no MCP at {}", tried.join(", ")),
+            );
+            let statuses: Vec<String> = self
+                .conv
+                .handshake_statuses
+                .iter()
+                .map(u16::to_string)
+                .collect();
             self.report.fail(
                 Mode::HttpError,
                 format!(
@@ -1036,12 +1512,34 @@ impl Probe {
             return self.end(now);
         };
         if url.path().ends_with("/sse") {
-            self.get_sse(Purpose::Alt { idx, kind: AltKind::Sse }, url, None, now);
+            self.get_sse(
+                Purpose::Alt {
+                    idx,
+                    kind: AltKind::Sse,
+                },
+                url,
+                None,
+                now,
+            );
         } else {
             let id = self.rpc_id();
             let rev = Revision::LATEST_MODERN;
-            let msg = jsonrpc::request(id, "server/discover", jsonrpc::with_modern_meta(json!({}), rev));
-            self.post_rpc(Purpose::Alt { idx, kind: AltKind::Discover }, &msg, Some(id), url, Some(rev), now);
+            let msg = jsonrpc::request(
+                id,
+                "server/discover",
+                jsonrpc::with_modern_meta(json!({}), rev),
+            );
+            self.post_rpc(
+                Purpose::Alt {
+                    idx,
+                    kind: AltKind::Discover,
+                },
+                &msg,
+                Some(id),
+                url,
+                Some(rev),
+                now,
+            );
         }
     }
 
@@ -1061,7 +1559,12 @@ impl Probe {
         let url = self.conv.alt_urls[idx].clone();
         if found {
             let ms = self.lap(now);
-            self.report.step("route search", true, ms, format!("MCP answers at {}", url.path()));
+            self.report.step(
+                "route search",
+                true,
+                ms,
+                format!("MCP answers at {}", url.path()),
+            );
             self.report.fail(
                 Mode::RouteMoved,
                 format!("The listed URL answers 404, but MCP answers at {url}: the route moved without a redirect"),
@@ -1071,11 +1574,20 @@ impl Probe {
             }
             return self.end(now);
         }
-        if matches!(outcome, Outcome::Failed(TransportError::Timeout)) && self.remaining_ms(now) == 0 {
+        if matches!(outcome, Outcome::Failed(TransportError::Timeout))
+            && self.remaining_ms(now) == 0
+        {
             return self.try_alternate(usize::MAX, now);
         }
         match kind {
-            AltKind::Discover => self.send_initialize(url, Purpose::Alt { idx, kind: AltKind::Initialize }, now),
+            AltKind::Discover => self.send_initialize(
+                url,
+                Purpose::Alt {
+                    idx,
+                    kind: AltKind::Initialize,
+                },
+                now,
+            ),
             _ => self.try_alternate(idx + 1, now),
         }
     }
@@ -1110,12 +1622,19 @@ fn is_modern_error(code: i64) -> bool {
 
 fn server_info(v: &Value) -> Option<ServerInfo> {
     let name = v.get("name")?.as_str()?.to_string();
-    let version = v.get("version").and_then(Value::as_str).unwrap_or("").to_string();
+    let version = v
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     Some(ServerInfo { name, version })
 }
 
 fn ip_of(address: &str) -> &str {
-    address.rsplit_once(':').map(|(ip, _)| ip).unwrap_or(address)
+    address
+        .rsplit_once(':')
+        .map(|(ip, _)| ip)
+        .unwrap_or(address)
 }
 
 /// Keeps `Method` in scope for wire.rs users of this module.

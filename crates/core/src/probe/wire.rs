@@ -20,23 +20,52 @@ use crate::sse::{SseEvent, SseParser};
 #[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     /// The first response head of the probe (for the ladder's `http` step).
-    Head { status: u16, ms: u64 },
+    Head {
+        status: u16,
+        ms: u64,
+    },
     /// A JSON-RPC response (picked out of a batch or an SSE stream).
-    Reply { msg: Value, status: u16, headers: Headers },
+    Reply {
+        msg: Value,
+        status: u16,
+        headers: Headers,
+    },
     /// A 2xx answer with no body (202 to a notification or an HTTP+SSE POST).
-    NoBody { status: u16, headers: Headers },
+    NoBody {
+        status: u16,
+    },
     /// A 2xx answer that is not JSON-RPC (HTML, garbage, empty, a stream that
     /// ended without the response).
-    NotMcp { status: u16, why: String, excerpt: String },
+    NotMcp {
+        status: u16,
+        why: String,
+        excerpt: String,
+    },
     /// A non-2xx answer, body read (capped), parsed as JSON-RPC when it is.
-    Status { status: u16, headers: Headers, excerpt: String, reply: Option<Value> },
+    Status {
+        status: u16,
+        headers: Headers,
+        excerpt: String,
+        reply: Option<Value>,
+    },
     /// A raw answer (for non-MCP GETs: protected-resource metadata, DELETE).
-    Raw { status: u16, body: Vec<u8> },
+    Raw {
+        status: u16,
+        body: Vec<u8>,
+    },
     /// The legacy GET stream announced its POST endpoint.
-    SseEndpoint { endpoint: Url },
+    SseEndpoint {
+        endpoint: Url,
+    },
     /// A hosting platform's page.
-    Platform { platform: &'static str, signature: String, status: u16 },
-    RedirectLoop { last: String },
+    Platform {
+        platform: &'static str,
+        signature: String,
+        status: u16,
+    },
+    RedirectLoop {
+        last: String,
+    },
     Failed(TransportError),
 }
 
@@ -48,7 +77,9 @@ impl Outcome {
             Outcome::Reply { status, .. } => format!("HTTP {status}, JSON-RPC answer"),
             Outcome::NoBody { status, .. } => format!("HTTP {status}, no body"),
             Outcome::NotMcp { status, why, .. } => format!("HTTP {status}, {why}"),
-            Outcome::Status { status, .. } | Outcome::Raw { status, .. } => format!("HTTP {status}"),
+            Outcome::Status { status, .. } | Outcome::Raw { status, .. } => {
+                format!("HTTP {status}")
+            }
             Outcome::SseEndpoint { endpoint } => format!("endpoint {endpoint}"),
             Outcome::Platform { platform, .. } => format!("{platform} page"),
             Outcome::RedirectLoop { .. } => "redirect loop".into(),
@@ -96,16 +127,25 @@ const PREFIX_BYTES: usize = 16 * 1024;
 
 impl Probe {
     fn base_headers(&self) -> Headers {
-        let mut h: Headers = vec![
-            ("User-Agent".into(), format!("mcprobe/{}", jsonrpc::CLIENT_VERSION)),
-        ];
+        let mut h: Headers = vec![(
+            "User-Agent".into(),
+            format!("mcprobe/{}", jsonrpc::CLIENT_VERSION),
+        )];
         for (k, v) in &self.cfg.headers {
             h.push((k.clone(), v.clone()));
         }
         h
     }
 
-    fn new_exchange(&mut self, purpose: Purpose, request: Option<HttpRequest>, rpc_id: Option<u64>, mode: BodyMode, deadline: Option<u64>, now: u64) -> ExchangeId {
+    fn new_exchange(
+        &mut self,
+        purpose: Purpose,
+        request: Option<HttpRequest>,
+        rpc_id: Option<u64>,
+        mode: BodyMode,
+        deadline: Option<u64>,
+        now: u64,
+    ) -> ExchangeId {
         let id = self.exchange_id();
         let deadline_ms = deadline.unwrap_or(self.deadline_ms).min(self.deadline_ms);
         self.exchanges.insert(
@@ -128,7 +168,11 @@ impl Probe {
             },
         );
         if let Some(request) = request {
-            self.queue.push_back(super::Action::Http { id, request, deadline_ms });
+            self.queue.push_back(super::Action::Http {
+                id,
+                request,
+                deadline_ms,
+            });
         }
         id
     }
@@ -145,10 +189,21 @@ impl Probe {
 
     /// POSTs a JSON-RPC message. `modern` adds the 2026-07-28 headers; legacy
     /// requests after `initialize` carry the session and version headers.
-    pub(super) fn post_rpc(&mut self, purpose: Purpose, msg: &Value, rpc_id: Option<u64>, url: Url, modern: Option<Revision>, now: u64) {
+    pub(super) fn post_rpc(
+        &mut self,
+        purpose: Purpose,
+        msg: &Value,
+        rpc_id: Option<u64>,
+        url: Url,
+        modern: Option<Revision>,
+        now: u64,
+    ) {
         let mut headers = self.base_headers();
         headers.push(("Content-Type".into(), "application/json".into()));
-        headers.push(("Accept".into(), "application/json, text/event-stream".into()));
+        headers.push((
+            "Accept".into(),
+            "application/json, text/event-stream".into(),
+        ));
         let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
         if let Some(rev) = modern {
             headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
@@ -157,7 +212,10 @@ impl Probe {
                 .get("params")
                 .and_then(|p| p.get("name").or_else(|| p.get("uri")))
                 .and_then(Value::as_str);
-            if let (Some(name), true) = (name, matches!(method, "tools/call" | "resources/read" | "prompts/get")) {
+            if let (Some(name), true) = (
+                name,
+                matches!(method, "tools/call" | "resources/read" | "prompts/get"),
+            ) {
                 headers.push(("Mcp-Name".into(), header_safe(name)));
             }
         } else if !self.conv.sse_transport && method != "initialize" {
@@ -181,8 +239,20 @@ impl Probe {
     pub(super) fn get_sse(&mut self, purpose: Purpose, url: Url, deadline: Option<u64>, now: u64) {
         let mut headers = self.base_headers();
         headers.push(("Accept".into(), "text/event-stream".into()));
-        let request = HttpRequest { method: Method::Get, url: url.to_string(), headers, body: None };
-        self.new_exchange(purpose, Some(request), None, BodyMode::LegacyStream, deadline, now);
+        let request = HttpRequest {
+            method: Method::Get,
+            url: url.to_string(),
+            headers,
+            body: None,
+        };
+        self.new_exchange(
+            purpose,
+            Some(request),
+            None,
+            BodyMode::LegacyStream,
+            deadline,
+            now,
+        );
     }
 
     /// GET whose raw answer is wanted.
@@ -190,7 +260,12 @@ impl Probe {
         let mut headers = self.base_headers();
         headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
         headers.push(("Accept".into(), "application/json".into()));
-        let request = HttpRequest { method: Method::Get, url: url.to_string(), headers, body: None };
+        let request = HttpRequest {
+            method: Method::Get,
+            url: url.to_string(),
+            headers,
+            body: None,
+        };
         self.new_exchange(purpose, Some(request), None, BodyMode::Raw, None, now);
     }
 
@@ -200,20 +275,36 @@ impl Probe {
         if let Some(rev) = self.conv.revision.filter(|r| r.sends_version_header()) {
             headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
         }
-        let request = HttpRequest { method: Method::Delete, url: url.to_string(), headers, body: None };
-        self.new_exchange(Purpose::EndSession, Some(request), None, BodyMode::Raw, None, now);
+        let request = HttpRequest {
+            method: Method::Delete,
+            url: url.to_string(),
+            headers,
+            body: None,
+        };
+        self.new_exchange(
+            Purpose::EndSession,
+            Some(request),
+            None,
+            BodyMode::Raw,
+            None,
+            now,
+        );
     }
 
     /// Delivers an outcome for exchange `id` (removing it unless it is the
     /// long-lived legacy stream).
     fn deliver(&mut self, id: ExchangeId, outcome: Outcome, now: u64) {
-        let Some(ex) = self.exchanges.remove(&id) else { return };
+        let Some(ex) = self.exchanges.remove(&id) else {
+            return;
+        };
         // On the HTTP+SSE transport a POST is only accepted (202); its answer
         // comes on the GET stream.
         if self.conv.sse_transport && ex.mode == BodyMode::Buffer {
             if let Some(rpc_id) = ex.rpc_id {
                 let accepted = match &outcome {
-                    Outcome::NoBody { status, .. } | Outcome::NotMcp { status, .. } => (200..300).contains(status),
+                    Outcome::NoBody { status, .. } | Outcome::NotMcp { status, .. } => {
+                        (200..300).contains(status)
+                    }
                     _ => false,
                 };
                 if accepted {
@@ -231,7 +322,9 @@ impl Probe {
     pub(super) fn wire_head(&mut self, id: ExchangeId, status: u16, headers: Headers, now: u64) {
         let max_redirects = self.cfg.limits.max_redirects;
         let cap = self.cfg.limits.max_body_bytes;
-        let Some(ex) = self.exchanges.get_mut(&id) else { return };
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
         if ex.status != 0 {
             return;
         }
@@ -257,7 +350,7 @@ impl Probe {
                 let deadline = ex.deadline_ms;
                 self.exchanges.remove(&id);
                 self.cancel(id);
-                if matches!(status, 301 | 302 | 303) && request.method == crate::http::Method::Post {
+                if (301..=303).contains(&status) && request.method == crate::http::Method::Post {
                     self.report.finding(
                         crate::verdict::Mode::SpecShould,
                         format!("{} redirects POST with HTTP {status}; many clients then switch to GET: use 307/308 or list the final URL", request.url),
@@ -271,7 +364,8 @@ impl Probe {
                     }
                 }
                 request.url = next.to_string();
-                let new_id = self.new_exchange(purpose, Some(request), rpc_id, mode, Some(deadline), now);
+                let new_id =
+                    self.new_exchange(purpose, Some(request), rpc_id, mode, Some(deadline), now);
                 if let Some(e) = self.exchanges.get_mut(&new_id) {
                     e.redirects = redirects;
                 }
@@ -281,8 +375,11 @@ impl Probe {
         ex.status = status;
         ex.headers = headers.clone();
         let purpose = ex.purpose.clone();
-        let content_type = header(&headers, "content-type").unwrap_or("").to_ascii_lowercase();
-        let declared_len = header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let content_type = header(&headers, "content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let declared_len =
+            header(&headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let is_sse = content_type.starts_with("text/event-stream");
         if is_sse && (200..300).contains(&status) && ex.mode != BodyMode::Raw {
             if ex.mode == BodyMode::Buffer {
@@ -303,7 +400,9 @@ impl Probe {
 
     pub(super) fn wire_body(&mut self, id: ExchangeId, chunk: &[u8], now: u64) {
         let cap = self.cfg.limits.max_body_bytes;
-        let Some(ex) = self.exchanges.get_mut(&id) else { return };
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
         if ex.settled || ex.status == 0 {
             return;
         }
@@ -311,7 +410,11 @@ impl Probe {
         match ex.mode {
             BodyMode::Buffer | BodyMode::Raw => {
                 let ok_status = (200..300).contains(&ex.status);
-                let keep = if ok_status || ex.mode == BodyMode::Raw { cap } else { PREFIX_BYTES };
+                let keep = if ok_status || ex.mode == BodyMode::Raw {
+                    cap
+                } else {
+                    PREFIX_BYTES
+                };
                 let room = keep.saturating_sub(ex.body.len());
                 ex.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 if !ok_status && ex.mode == BodyMode::Buffer && ex.body.len() >= PREFIX_BYTES {
@@ -346,9 +449,21 @@ impl Probe {
                         self.cancel(id);
                         let status = self.exchanges.get(&id).map(|e| e.status).unwrap_or(0);
                         if self.stream_waiter_for(id) {
-                            return self.stream_broken(id, format!("the event stream broke: {e}"), now);
+                            return self.stream_broken(
+                                id,
+                                format!("the event stream broke: {e}"),
+                                now,
+                            );
                         }
-                        self.deliver(id, Outcome::NotMcp { status, why: e.to_string(), excerpt: String::new() }, now);
+                        self.deliver(
+                            id,
+                            Outcome::NotMcp {
+                                status,
+                                why: e.to_string(),
+                                excerpt: String::new(),
+                            },
+                            now,
+                        );
                     }
                 }
             }
@@ -357,7 +472,9 @@ impl Probe {
 
     /// Handles one SSE event; true when the exchange was settled.
     fn on_event(&mut self, id: ExchangeId, event: SseEvent, now: u64) -> bool {
-        let Some(ex) = self.exchanges.get_mut(&id) else { return true };
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return true;
+        };
         let status = ex.status;
         let headers = ex.headers.clone();
         if ex.mode == BodyMode::LegacyStream {
@@ -382,23 +499,48 @@ impl Probe {
                     }
                     _ => {
                         self.cancel(id);
-                        let why = format!("the endpoint event's data {:?} is not a usable URL", event.data);
-                        self.deliver(id, Outcome::NotMcp { status, why, excerpt: String::new() }, now);
+                        let why = format!(
+                            "the endpoint event's data {:?} is not a usable URL",
+                            event.data
+                        );
+                        self.deliver(
+                            id,
+                            Outcome::NotMcp {
+                                status,
+                                why,
+                                excerpt: String::new(),
+                            },
+                            now,
+                        );
                         true
                     }
                 };
             }
             // A message on the legacy stream: the answer to the request waiting on it?
-            let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else { return false };
+            let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else {
+                return false;
+            };
             let waiting = self.conv.stream_wait.as_ref().map(|w| w.0);
-            let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else { return false };
+            let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else {
+                return false;
+            };
             if !jsonrpc::is_response(&resp) {
                 return false;
             }
             match waiting {
-                Some(rpc_id) if jsonrpc::id_matches(&resp, rpc_id) || self.conv.stream_inbox.len() >= 32 => {
+                Some(rpc_id)
+                    if jsonrpc::id_matches(&resp, rpc_id) || self.conv.stream_inbox.len() >= 32 =>
+                {
                     if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
-                        self.on_outcome(purpose, Outcome::Reply { msg: resp, status, headers }, now);
+                        self.on_outcome(
+                            purpose,
+                            Outcome::Reply {
+                                msg: resp,
+                                status,
+                                headers,
+                            },
+                            now,
+                        );
                     }
                 }
                 _ if self.conv.stream_inbox.len() < 32 => self.conv.stream_inbox.push(resp),
@@ -408,33 +550,57 @@ impl Probe {
         }
         // An SSE answer to one POST: notifications first, then the response.
         let rpc_id = ex.rpc_id.unwrap_or(0);
-        let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else { return false };
-        let Some(resp) = jsonrpc::pick_response(msg, rpc_id) else { return false };
+        let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else {
+            return false;
+        };
+        let Some(resp) = jsonrpc::pick_response(msg, rpc_id) else {
+            return false;
+        };
         if !jsonrpc::is_response(&resp) {
             return false;
         }
         ex.settled = true;
         // The response SHOULD end the stream; do not wait for it to.
         self.cancel(id);
-        self.deliver(id, Outcome::Reply { msg: resp, status, headers }, now);
+        self.deliver(
+            id,
+            Outcome::Reply {
+                msg: resp,
+                status,
+                headers,
+            },
+            now,
+        );
         true
     }
 
     fn stream_waiter_for(&self, id: ExchangeId) -> bool {
-        self.exchanges.get(&id).is_some_and(|e| e.mode == BodyMode::LegacyStream && !e.wants_endpoint)
+        self.exchanges
+            .get(&id)
+            .is_some_and(|e| e.mode == BodyMode::LegacyStream && !e.wants_endpoint)
             && self.conv.stream_wait.is_some()
     }
 
     fn stream_broken(&mut self, id: ExchangeId, why: String, now: u64) {
         self.exchanges.remove(&id);
         if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
-            self.on_outcome(purpose, Outcome::NotMcp { status: 200, why, excerpt: String::new() }, now);
+            self.on_outcome(
+                purpose,
+                Outcome::NotMcp {
+                    status: 200,
+                    why,
+                    excerpt: String::new(),
+                },
+                now,
+            );
         }
     }
 
     pub(super) fn wire_end(&mut self, id: ExchangeId, now: u64) {
         let excerpt_chars = self.cfg.limits.excerpt_chars;
-        let Some(ex) = self.exchanges.get_mut(&id) else { return };
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
         if ex.settled {
             self.exchanges.remove(&id);
             return;
@@ -456,10 +622,26 @@ impl Probe {
             }
             BodyMode::LegacyStream => {
                 if self.stream_waiter_for(id) {
-                    return self.stream_broken(id, "the event stream ended before the answer".into(), now);
+                    return self.stream_broken(
+                        id,
+                        "the event stream ended before the answer".into(),
+                        now,
+                    );
                 }
-                let why = if wants_endpoint { "the event stream ended without an endpoint event" } else { "the event stream ended" };
-                self.deliver(id, Outcome::NotMcp { status, why: why.into(), excerpt: String::new() }, now)
+                let why = if wants_endpoint {
+                    "the event stream ended without an endpoint event"
+                } else {
+                    "the event stream ended"
+                };
+                self.deliver(
+                    id,
+                    Outcome::NotMcp {
+                        status,
+                        why: why.into(),
+                        excerpt: String::new(),
+                    },
+                    now,
+                )
             }
             BodyMode::SseAnswer => {
                 if let Some(mut parser) = parser {
@@ -473,19 +655,33 @@ impl Probe {
                 }
                 self.deliver(
                     id,
-                    Outcome::NotMcp { status, why: "the event stream ended without a JSON-RPC response".into(), excerpt: String::new() },
+                    Outcome::NotMcp {
+                        status,
+                        why: "the event stream ended without a JSON-RPC response".into(),
+                        excerpt: String::new(),
+                    },
                     now,
                 )
             }
             BodyMode::Buffer => {
-                let outcome = self.judge_body(status, headers, body, rpc_id, excerpt_chars, &purpose);
+                let outcome =
+                    self.judge_body(status, headers, body, rpc_id, excerpt_chars, &purpose);
                 self.deliver(id, outcome, now)
             }
         }
     }
 
-    fn platform(&self, status: u16, headers: &Headers, body: &[u8], purpose: &Purpose) -> Option<Outcome> {
-        if matches!(purpose, Purpose::Alt { .. } | Purpose::AuthMetadata { .. } | Purpose::EndSession) {
+    fn platform(
+        &self,
+        status: u16,
+        headers: &Headers,
+        body: &[u8],
+        purpose: &Purpose,
+    ) -> Option<Outcome> {
+        if matches!(
+            purpose,
+            Purpose::Alt { .. } | Purpose::AuthMetadata { .. } | Purpose::EndSession
+        ) {
             return None;
         }
         let prefix = &body[..body.len().min(PREFIX_BYTES)];
@@ -497,7 +693,15 @@ impl Probe {
     }
 
     /// Reads a buffered answer into an outcome.
-    fn judge_body(&self, status: u16, headers: Headers, body: Vec<u8>, rpc_id: Option<u64>, excerpt_chars: usize, purpose: &Purpose) -> Outcome {
+    fn judge_body(
+        &self,
+        status: u16,
+        headers: Headers,
+        body: Vec<u8>,
+        rpc_id: Option<u64>,
+        excerpt_chars: usize,
+        purpose: &Purpose,
+    ) -> Outcome {
         let ok = (200..300).contains(&status);
         let parsed = jsonrpc::parse_json(&body);
         let reply = parsed
@@ -512,17 +716,34 @@ impl Probe {
         }
         let excerpt = jsonrpc::excerpt(&body, excerpt_chars);
         if !ok {
-            return Outcome::Status { status, headers, excerpt, reply };
+            return Outcome::Status {
+                status,
+                headers,
+                excerpt,
+                reply,
+            };
         }
         if body.iter().all(u8::is_ascii_whitespace) {
-            return Outcome::NoBody { status, headers };
+            return Outcome::NoBody { status };
         }
         match (reply, parsed) {
-            (Some(msg), _) => Outcome::Reply { msg, status, headers },
-            (None, Ok(_)) => Outcome::NotMcp { status, why: "JSON that is no JSON-RPC response".into(), excerpt },
+            (Some(msg), _) => Outcome::Reply {
+                msg,
+                status,
+                headers,
+            },
+            (None, Ok(_)) => Outcome::NotMcp {
+                status,
+                why: "JSON that is no JSON-RPC response".into(),
+                excerpt,
+            },
             (None, Err(why)) => {
                 let ct = header(&headers, "content-type").unwrap_or("no content type");
-                Outcome::NotMcp { status, why: format!("{why}; content type {ct}"), excerpt }
+                Outcome::NotMcp {
+                    status,
+                    why: format!("{why}; content type {ct}"),
+                    excerpt,
+                }
             }
         }
     }
@@ -556,7 +777,10 @@ impl Probe {
             }
             self.deliver(id, Outcome::Failed(TransportError::Timeout), now);
         }
-        let waits = [self.conv.stream_wait.as_ref().map(|w| w.2), self.conv.stdio_wait.as_ref().map(|w| w.2)];
+        let waits = [
+            self.conv.stream_wait.as_ref().map(|w| w.2),
+            self.conv.stdio_wait.as_ref().map(|w| w.2),
+        ];
         if waits[0].is_some_and(|d| d <= now) {
             if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
@@ -567,8 +791,19 @@ impl Probe {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
             }
         }
-        if self.verdict.is_none() && now >= self.deadline_ms && self.exchanges.is_empty() && self.conv.stdio_wait.is_none() && self.conv.stream_wait.is_none() {
-            self.report.fail(crate::verdict::Mode::Timeout, format!("The probe ran out of its {} ms deadline", self.cfg.timeout_ms));
+        if self.verdict.is_none()
+            && now >= self.deadline_ms
+            && self.exchanges.is_empty()
+            && self.conv.stdio_wait.is_none()
+            && self.conv.stream_wait.is_none()
+        {
+            self.report.fail(
+                crate::verdict::Mode::Timeout,
+                format!(
+                    "The probe ran out of its {} ms deadline",
+                    self.cfg.timeout_ms
+                ),
+            );
             self.finish(now);
         }
     }
@@ -578,9 +813,22 @@ impl Probe {
     /// After a POST on the HTTP+SSE transport was accepted, wait on the stream.
     pub(super) fn await_on_stream(&mut self, rpc_id: u64, purpose: Purpose, now: u64) {
         // The answer may have raced ahead of the POST's 202.
-        if let Some(pos) = self.conv.stream_inbox.iter().position(|m| jsonrpc::id_matches(m, rpc_id)) {
+        if let Some(pos) = self
+            .conv
+            .stream_inbox
+            .iter()
+            .position(|m| jsonrpc::id_matches(m, rpc_id))
+        {
             let msg = self.conv.stream_inbox.remove(pos);
-            return self.on_outcome(purpose, Outcome::Reply { msg, status: 200, headers: Vec::new() }, now);
+            return self.on_outcome(
+                purpose,
+                Outcome::Reply {
+                    msg,
+                    status: 200,
+                    headers: Vec::new(),
+                },
+                now,
+            );
         }
         self.conv.stream_wait = Some((rpc_id, purpose, self.deadline_ms));
     }
@@ -636,20 +884,38 @@ impl Probe {
                 return;
             }
         };
-        let Some((rpc_id, _, _)) = &self.conv.stdio_wait else { return };
-        let Some(resp) = jsonrpc::pick_response(msg, *rpc_id) else { return };
-        if !jsonrpc::is_response(&resp) || !(jsonrpc::id_matches(&resp, *rpc_id) || resp.get("id").is_none()) {
+        let Some((rpc_id, _, _)) = &self.conv.stdio_wait else {
+            return;
+        };
+        let Some(resp) = jsonrpc::pick_response(msg, *rpc_id) else {
+            return;
+        };
+        if !jsonrpc::is_response(&resp)
+            || !(jsonrpc::id_matches(&resp, *rpc_id) || resp.get("id").is_none())
+        {
             return;
         }
         if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
-            self.on_outcome(purpose, Outcome::Reply { msg: resp, status: 0, headers: Vec::new() }, now);
+            self.on_outcome(
+                purpose,
+                Outcome::Reply {
+                    msg: resp,
+                    status: 0,
+                    headers: Vec::new(),
+                },
+                now,
+            );
         }
     }
 
     pub(super) fn stdio_closed(&mut self, detail: &str, now: u64) {
         if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
             let why = format!("the server closed its output ({detail})");
-            self.on_outcome(purpose, Outcome::Failed(TransportError::Connection { message: why }), now);
+            self.on_outcome(
+                purpose,
+                Outcome::Failed(TransportError::Connection { message: why }),
+                now,
+            );
         }
     }
 }
@@ -657,11 +923,12 @@ impl Probe {
 /// `Mcp-Name` / `Mcp-Param-*` value encoding (2026-07-28 "Value Encoding"):
 /// plain when visible ASCII without edge spaces, else the base64 sentinel.
 pub(crate) fn header_safe(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value.bytes().all(|b| (0x20..=0x7e).contains(&b) || b == b'\t')
-        && !value.starts_with([' ', '\t'])
-        && !value.ends_with([' ', '\t'])
-        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+    let visible = value
+        .bytes()
+        .all(|b| (0x20..=0x7e).contains(&b) || b == b'\t');
+    let edge_space = value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']);
+    let sentinel = value.starts_with("=?base64?") && value.ends_with("?=");
+    let plain = !value.is_empty() && visible && !edge_space && !sentinel;
     if plain {
         value.to_string()
     } else {
@@ -673,7 +940,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -693,9 +964,15 @@ mod tests {
     #[test]
     fn header_values_follow_the_encoding_rules() {
         assert_eq!(header_safe("us-west1"), "us-west1");
-        assert_eq!(header_safe("Hello, 世界"), "=?base64?SGVsbG8sIOS4lueVjA==?=");
+        assert_eq!(
+            header_safe("Hello, 世界"),
+            "=?base64?SGVsbG8sIOS4lueVjA==?="
+        );
         assert_eq!(header_safe(" padded "), "=?base64?IHBhZGRlZCA=?=");
         assert_eq!(header_safe("line1\nline2"), "=?base64?bGluZTEKbGluZTI=?=");
-        assert_eq!(header_safe("=?base64?literal?="), "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=");
+        assert_eq!(
+            header_safe("=?base64?literal?="),
+            "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="
+        );
     }
 }

@@ -1,0 +1,84 @@
+"""A small MCP server on the official Python SDK 2.x (`MCPServer`), for mcprobe's tests.
+
+Start here: `crates/cli/tests/peers.rs` starts this with the venv `cargo xtask install`
+makes (`.tools/py-mcp2/bin/python`) and probes it with `mcprobe check`. The SDK, not
+this file, does the protocol work: it serves the modern, stateless 2026-07-28
+revision (`server/discover`) and the legacy ones (`initialize`) on one Streamable
+HTTP endpoint, `http://127.0.0.1:PORT/mcp`.
+
+    python py_mcp2_server.py --port 8000      (or the env var MCPROBE_PEER_PORT)
+
+It always binds 127.0.0.1: nothing here may listen beyond the machine.
+Readiness: the TCP port accepts connections (uvicorn also logs
+"Uvicorn running on http://127.0.0.1:PORT" on stderr).
+
+Drift knob: when the env var MCPROBE_DRIFT_FILE names a file whose content is "1",
+the tool list differs: `echo` loses its optional `upper` parameter and gains a
+required `channel` one (a breaking change). The file is read once, at startup, so a
+test flips it and restarts the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mcp.server import MCPServer
+from mcp.types import ToolAnnotations
+
+HOST = "127.0.0.1"
+
+# Read-only and closed-world: the probe's safe call may pick these.
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+
+
+def drifted() -> bool:
+    path = os.environ.get("MCPROBE_DRIFT_FILE")
+    if not path:
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        # A missing file means "not drifted": tests create it only when they flip it.
+        return False
+
+
+def build(drift: bool) -> MCPServer:
+    server = MCPServer("mcprobe-peer-py-mcp2", version="0.1.0")
+
+    @server.tool(description="Answers pong; has no side effects.", annotations=READ_ONLY)
+    def ping() -> str:
+        return "pong"
+
+    if drift:
+
+        @server.tool(description="Echoes the message back on a channel.", annotations=READ_ONLY)
+        def echo(message: str, channel: str) -> str:
+            return f"{channel}: {message}"
+
+    else:
+
+        @server.tool(description="Echoes the message back.", annotations=READ_ONLY)
+        def echo(message: str, upper: bool = False) -> str:
+            return message.upper() if upper else message
+
+    return server
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MCPROBE_PEER_PORT", "0")))
+    args = parser.parse_args()
+    if not 0 < args.port < 65536:
+        print("py_mcp2_server: give a port with --port N or MCPROBE_PEER_PORT", file=sys.stderr)
+        return 2
+    drift = drifted()
+    print(f"py_mcp2_server: drift={'on' if drift else 'off'} port={args.port}", file=sys.stderr, flush=True)
+    build(drift).run("streamable-http", host=HOST, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+//! Start here: `cargo xtask test`, everything CI checks, in the order that fails
+//! fastest: tools, formatting, lints, the wasm build of the core, then the tests.
+//!
+//! Each stage prints a header and its duration; the first failing stage stops the
+//! run with a non-zero exit naming it, and a last line sums the stages up. The
+//! tests get the real MCP peers through `MCPROBE_*` variables with
+//! `MCPROBE_REQUIRE_PEERS=1`, so a missing peer fails CI instead of skipping.
+//! Plain `cargo test` (not nextest): CI reads its "test result:" lines.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::tools::{Tools, WASM_TARGET};
+use crate::{cargo, display_cmd, fmt_duration, run_cmd};
+
+/// One stage: a name for the logs and what it runs.
+struct Stage {
+    name: &'static str,
+    action: Action,
+}
+
+enum Action {
+    Install,
+    Run(Command),
+}
+
+/// `extra` goes to `cargo test` (e.g. `cargo xtask test -- peers`).
+pub fn run(root: &Path, extra: &[String]) -> Result<()> {
+    let tools = Tools::new(root);
+    // Only the first `--` is ours: `cargo xtask test -- -- --nocapture` keeps the second.
+    let extra: Vec<&String> = match extra.split_first() {
+        Some((first, rest)) if first == "--" => rest.iter().collect(),
+        _ => extra.iter().collect(),
+    };
+    let stages = stages(root, &tools, &extra);
+    let total = stages.len();
+    let mut done: Vec<(&str, Duration)> = Vec::new();
+    let started = Instant::now();
+
+    for (i, stage) in stages.into_iter().enumerate() {
+        let what = match &stage.action {
+            Action::Install => "install missing tools into .tools/".to_string(),
+            Action::Run(cmd) => display_cmd(cmd),
+        };
+        println!("==> [{}/{total}] {}: {what}", i + 1, stage.name);
+        let stage_started = Instant::now();
+        let result = match stage.action {
+            Action::Install => tools.install_all(),
+            Action::Run(mut cmd) => run_cmd(cmd.current_dir(root)),
+        };
+        let took = stage_started.elapsed();
+        if let Err(e) = result {
+            println!(
+                "<== [{}/{total}] {} FAILED after {}",
+                i + 1,
+                stage.name,
+                fmt_duration(took)
+            );
+            println!("{}", summary(&done, Some(stage.name), started.elapsed()));
+            bail!("stage `{}` failed: {e:#}", stage.name);
+        }
+        println!(
+            "<== [{}/{total}] {} ok in {}",
+            i + 1,
+            stage.name,
+            fmt_duration(took)
+        );
+        done.push((stage.name, took));
+    }
+    println!("{}", summary(&done, None, started.elapsed()));
+    Ok(())
+}
+
+fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+
+    let mut wasm = cargo();
+    wasm.args(["build", "-p", "mcprobe-core", "--target", WASM_TARGET]);
+
+    let mut test = cargo();
+    test.args(["test", "--workspace"]).args(extra);
+    // The paths are computed, not checked, here: the install stage runs first, and
+    // a peer that is still missing then fails the tests by name (REQUIRE_PEERS).
+    test.env("MCPROBE_NODE", tools.node())
+        .env("MCPROBE_EVERYTHING_JS", tools.everything_js())
+        .env("MCPROBE_PY_MCP1", tools.py_mcp1())
+        .env("MCPROBE_PY_MCP2", tools.py_mcp2())
+        .env("MCPROBE_PEERS_DIR", root.join("peers"))
+        .env("MCPROBE_REQUIRE_PEERS", "1");
+
+    vec![
+        Stage {
+            name: "tools",
+            action: Action::Install,
+        },
+        Stage {
+            name: "fmt",
+            action: Action::Run(fmt),
+        },
+        Stage {
+            name: "clippy",
+            action: Action::Run(clippy),
+        },
+        Stage {
+            name: "wasm",
+            action: Action::Run(wasm),
+        },
+        Stage {
+            name: "test",
+            action: Action::Run(test),
+        },
+    ]
+}
+
+/// `xtask test: ok: tools 0.1s, fmt 0.4s, ... (total 1m02s)` or, on failure,
+/// `xtask test: FAILED at clippy: tools 0.1s, fmt 0.4s (total 9.0s)`.
+fn summary(done: &[(&str, Duration)], failed: Option<&str>, total: Duration) -> String {
+    let stages: Vec<String> = done
+        .iter()
+        .map(|(name, took)| format!("{name} {}", fmt_duration(*took)))
+        .collect();
+    let head = match failed {
+        None => "ok".to_string(),
+        Some(name) => format!("FAILED at {name}"),
+    };
+    let listed = if stages.is_empty() {
+        "no stage passed".to_string()
+    } else {
+        stages.join(", ")
+    };
+    format!(
+        "xtask test: {head}: {listed} (total {})",
+        fmt_duration(total)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_the_failed_stage_and_the_passed_ones() {
+        let done = [
+            ("tools", Duration::from_millis(100)),
+            ("fmt", Duration::from_millis(400)),
+        ];
+        assert_eq!(
+            summary(&done, Some("clippy"), Duration::from_secs(9)),
+            "xtask test: FAILED at clippy: tools 0.1s, fmt 0.4s (total 9.0s)"
+        );
+        assert_eq!(
+            summary(&done, None, Duration::from_secs(62)),
+            "xtask test: ok: tools 0.1s, fmt 0.4s (total 1m02s)"
+        );
+        assert_eq!(
+            summary(&[], Some("tools"), Duration::from_secs(1)),
+            "xtask test: FAILED at tools: no stage passed (total 1.0s)"
+        );
+    }
+
+    #[test]
+    fn stages_run_in_the_documented_order_with_peers_wired() {
+        let root = Path::new("/repo");
+        let tools = Tools::new(root);
+        let stages = stages(root, &tools, &[]);
+        let names: Vec<&str> = stages.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["tools", "fmt", "clippy", "wasm", "test"]);
+        let Action::Run(test) = &stages[4].action else {
+            panic!("the test stage runs a command");
+        };
+        let envs: Vec<(String, String)> = test
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+            .collect();
+        for key in [
+            "MCPROBE_NODE",
+            "MCPROBE_EVERYTHING_JS",
+            "MCPROBE_PY_MCP1",
+            "MCPROBE_PY_MCP2",
+            "MCPROBE_PEERS_DIR",
+        ] {
+            let value = envs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+            assert!(
+                value.is_some_and(|v| v.starts_with("/repo/")),
+                "{key} = {value:?}"
+            );
+        }
+        assert!(envs.contains(&("MCPROBE_REQUIRE_PEERS".into(), "1".into())));
+    }
+}

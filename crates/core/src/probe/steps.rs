@@ -96,6 +96,8 @@ pub(crate) struct Conversation {
     pub alt_urls: Vec<Url>,
     pub call_label: String,
     pub call_why: String,
+    /// The safe call, chosen when the tool list was complete.
+    pub call_choice: Option<SafeCall>,
     /// Messages that came on the legacy stream before anyone waited for them.
     pub stream_inbox: Vec<Value>,
 }
@@ -308,8 +310,7 @@ impl Probe {
     }
 
     /// A transport failure ends the climb with the mode of its layer.
-    fn fail_transport(&mut self, step: &str, err: &TransportError, now: u64) {
-        let ms = self.lap(now);
+    fn fail_transport(&mut self, step: &str, err: &TransportError, ms: u64, now: u64) {
         let host = self
             .target
             .as_ref()
@@ -371,7 +372,10 @@ impl Probe {
                 );
                 self.end(now);
             }
-            Outcome::Failed(err) => self.fail_transport("connect", &err, now),
+            Outcome::Failed(err) => {
+                let ms = self.lap(now);
+                self.fail_transport("connect", &err, ms, now)
+            }
             other => {
                 let ms = self.lap(now);
                 self.report.step("tcp", false, ms, other.short());
@@ -525,7 +529,7 @@ impl Probe {
                     "no answer (a legacy stdio server stays silent)".into(),
                     now,
                 ),
-            Outcome::Failed(err) => self.fail_transport("server/discover", &err, now),
+            Outcome::Failed(err) => self.fail_transport("server/discover", &err, ms, now),
             other => self.fallback_to_initialize(ms, other.short(), now),
         }
     }
@@ -720,7 +724,7 @@ impl Probe {
                 self.fail_handshake(now);
             }
             Outcome::RedirectLoop { last } => self.fail_redirect_loop("initialize", &last, ms, now),
-            Outcome::Failed(err) => self.fail_transport("initialize", &err, now),
+            Outcome::Failed(err) => self.fail_transport("initialize", &err, ms, now),
             other => {
                 self.report.step("initialize", false, ms, other.short());
                 self.fail_handshake(now);
@@ -900,7 +904,7 @@ impl Probe {
                     .push(format!("GET: no `endpoint` event within {ms} ms"));
                 self.fail_handshake(now);
             }
-            Outcome::Failed(err) => self.fail_transport("GET endpoint", &err, now),
+            Outcome::Failed(err) => self.fail_transport("GET endpoint", &err, ms, now),
             Outcome::RedirectLoop { last } => {
                 self.fail_redirect_loop("GET endpoint", &last, ms, now)
             }
@@ -1123,6 +1127,12 @@ impl Probe {
 
     fn tools_done(&mut self, now: u64) {
         let ms = self.lap(now);
+        // Chosen now: the tool list moves into the snapshot below.
+        self.conv.call_choice = Some(safe_call::choose(
+            &self.cfg.call,
+            &self.conv.tools,
+            &self.conv.capabilities,
+        ));
         let snapshot = fingerprint::snapshot_owned(std::mem::take(&mut self.conv.tools));
         self.report.tool_names = snapshot.tools.iter().map(|t| t.name.clone()).collect();
         let pages = self.conv.pages;
@@ -1159,7 +1169,10 @@ impl Probe {
 
     fn start_safe_call(&mut self, now: u64) {
         self.conv.step_started_ms = now;
-        let choice = safe_call::choose(&self.cfg.call, &self.conv.tools, &self.conv.capabilities);
+        let choice = match self.conv.call_choice.take() {
+            Some(choice) => choice,
+            None => safe_call::choose(&self.cfg.call, &self.conv.tools, &self.conv.capabilities),
+        };
         match choice {
             SafeCall::Tool {
                 name,

@@ -149,12 +149,16 @@ impl Probe {
             .as_ref()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        self.report.step(
-            "dns",
-            true,
-            r.dns_ms,
-            format!("{host} -> {}", ip_of(&r.address)),
-        );
+        let dns_detail = if host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+        {
+            format!("{host} is an IP address: no lookup")
+        } else {
+            format!("{host} -> {}", ip_of(&r.address))
+        };
+        self.report.step("dns", true, r.dns_ms, dns_detail);
         self.report
             .step("tcp", true, r.tcp_ms, format!("connected to {}", r.address));
         if let Some(tls_ms) = r.tls_ms {

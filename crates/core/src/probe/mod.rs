@@ -33,7 +33,6 @@ use crate::verdict::Verdict;
 
 pub use crate::safe_call::CallPlan;
 use report::Report;
-use steps::Phase;
 use wire::Exchange;
 
 /// Bounds a probe never exceeds, whatever the server does.
@@ -152,7 +151,6 @@ pub struct Probe {
     next_exchange: u32,
     next_rpc: u64,
     report: Report,
-    phase: Phase,
     conv: steps::Conversation,
     verdict: Option<Verdict>,
     /// The full tool-list snapshot of this probe (for baselines and storage).
@@ -194,7 +192,6 @@ impl Probe {
             next_exchange: 1,
             next_rpc: 1,
             report: Report::default(),
-            phase: Phase::Start,
             conv: steps::Conversation::default(),
             verdict: None,
             snapshot: None,

@@ -10,19 +10,12 @@ use super::wire::Outcome;
 use super::Probe;
 use crate::classify;
 use crate::fingerprint;
-use crate::http::{header, header_joined, Headers, Method, TransportError};
+use crate::http::{header, header_joined, Headers, TransportError};
 use crate::jsonrpc::{self, Reply};
 use crate::revision::Revision;
 use crate::safe_call::{self, SafeCall};
 use crate::validate::{self, Answer};
 use crate::verdict::{Era, Mode, ServerInfo, Transport};
-
-/// Where the climb is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    Start,
-    Busy,
-}
 
 /// What a request was for.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +107,6 @@ impl Conversation {
 impl Probe {
     /// First move.
     pub(super) fn begin(&mut self, now: u64) {
-        self.phase = Phase::Busy;
         self.conv.step_started_ms = now;
         if self.cfg.stdio {
             self.send_discover(now);
@@ -1653,7 +1645,3 @@ fn ip_of(address: &str) -> &str {
         .map(|(ip, _)| ip)
         .unwrap_or(address)
 }
-
-/// Keeps `Method` in scope for wire.rs users of this module.
-#[allow(dead_code)]
-pub(crate) const DELETE: Method = Method::Delete;

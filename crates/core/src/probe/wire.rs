@@ -217,6 +217,17 @@ impl Probe {
                 matches!(method, "tools/call" | "resources/read" | "prompts/get"),
             ) {
                 headers.push(("Mcp-Name".into(), header_safe(name)));
+                if method == "tools/call" {
+                    let definition = self.report.snapshot.as_ref().and_then(|s| {
+                        s.tools
+                            .iter()
+                            .find(|t| t.name == name)
+                            .map(|t| &t.definition)
+                    });
+                    if let (Some(def), Some(args)) = (definition, msg["params"].get("arguments")) {
+                        headers.extend(param_headers(def, args));
+                    }
+                }
             }
         } else if !self.conv.sse_transport && method != "initialize" {
             if let Some(session) = &self.conv.session_id {
@@ -920,6 +931,41 @@ impl Probe {
     }
 }
 
+/// `Mcp-Param-{Name}` headers for a `tools/call` (2026-07-28 "Custom Headers
+/// from Tool Parameters"): every property of the tool's `inputSchema` marked
+/// `x-mcp-header`, followed along its chain of `properties`, whose value is
+/// present in the arguments as a string, integer or boolean.
+pub(crate) fn param_headers(tool: &Value, arguments: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    // (schema, the instance at the same path), bounded in depth.
+    let mut stack: Vec<(&Value, &Value, usize)> = vec![(&tool["inputSchema"], arguments, 0)];
+    while let Some((schema, instance, depth)) = stack.pop() {
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        for (key, sub) in props {
+            let Some(value) = instance.get(key) else {
+                continue;
+            };
+            if let Some(name) = sub.get("x-mcp-header").and_then(Value::as_str) {
+                let text = match value {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+                    _ => None,
+                };
+                if let Some(text) = text {
+                    out.push((format!("Mcp-Param-{name}"), header_safe(&text)));
+                }
+            }
+            if depth < 16 && value.is_object() {
+                stack.push((sub, value, depth + 1));
+            }
+        }
+    }
+    out
+}
+
 /// `Mcp-Name` / `Mcp-Param-*` value encoding (2026-07-28 "Value Encoding"):
 /// plain when visible ASCII without edge spaces, else the base64 sentinel.
 pub(crate) fn header_safe(value: &str) -> String {
@@ -960,6 +1006,28 @@ fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn x_mcp_header_params_are_mirrored() {
+        let tool = serde_json::json!({"name": "execute_sql", "inputSchema": {"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "query": {"type": "string"},
+            "opts": {"type": "object", "properties": {"dry": {"type": "boolean", "x-mcp-header": "Dry"}, "n": {"type": "integer", "x-mcp-header": "N"}}}
+        }}});
+        let args = serde_json::json!({"region": "us-west1", "query": "SELECT 1", "opts": {"dry": true, "n": 42}});
+        let mut h = param_headers(&tool, &args);
+        h.sort();
+        assert_eq!(
+            h,
+            vec![
+                ("Mcp-Param-Dry".to_string(), "true".to_string()),
+                ("Mcp-Param-N".to_string(), "42".to_string()),
+                ("Mcp-Param-Region".to_string(), "us-west1".to_string()),
+            ]
+        );
+        // Absent or null values: no header.
+        assert!(param_headers(&tool, &serde_json::json!({"region": null})).is_empty());
+    }
 
     #[test]
     fn header_values_follow_the_encoding_rules() {

@@ -15,7 +15,10 @@
 //! stream; on 404s everywhere, the alternate-route search; then `tools/list`
 //! page by page, the safe call, a DELETE of any session, validation and drift.
 
+mod auth;
+mod listing;
 mod report;
+mod route;
 mod steps;
 mod wire;
 

@@ -1,4 +1,5 @@
-//! Start here: the climb itself. Each request the probe makes has a
+//! Start here: the climb itself (the handshake here; `listing.rs`, `auth.rs`
+//! and `route.rs` hold the later rungs). Each request the probe makes has a
 //! [`Purpose`]; when its [`Outcome`] is known, `on_outcome` decides the next
 //! request or the failure, following the ladder and the fallback rules of the
 //! 2026-07-28 transport page ("Backward Compatibility").
@@ -8,12 +9,10 @@ use url::Url;
 
 use super::wire::Outcome;
 use super::Probe;
-use crate::classify;
-use crate::fingerprint;
-use crate::http::{header, header_joined, Headers, TransportError};
+use crate::http::{header, Headers, TransportError};
 use crate::jsonrpc::{self, Reply};
 use crate::revision::Revision;
-use crate::safe_call::{self, SafeCall};
+use crate::safe_call::SafeCall;
 use crate::validate::{self, Answer};
 use crate::verdict::{Era, Mode, ServerInfo, Transport};
 
@@ -129,7 +128,7 @@ impl Probe {
     }
 
     /// Milliseconds since the current step began, and restart the clock.
-    fn lap(&mut self, now: u64) -> u64 {
+    pub(super) fn lap(&mut self, now: u64) -> u64 {
         let ms = now.saturating_sub(self.conv.step_started_ms);
         self.conv.step_started_ms = now;
         ms
@@ -166,7 +165,7 @@ impl Probe {
 
     // ---- sending -------------------------------------------------------
 
-    fn send_discover(&mut self, now: u64) {
+    pub(super) fn send_discover(&mut self, now: u64) {
         let rev = Revision::LATEST_MODERN;
         let id = self.rpc_id();
         let msg = jsonrpc::request(
@@ -186,7 +185,7 @@ impl Probe {
         }
     }
 
-    fn send_initialize(&mut self, url: Url, purpose: Purpose, now: u64) {
+    pub(super) fn send_initialize(&mut self, url: Url, purpose: Purpose, now: u64) {
         let id = self.rpc_id();
         let msg = jsonrpc::request(
             id,
@@ -202,7 +201,13 @@ impl Probe {
     }
 
     /// Sends a request of the established conversation (era, session, transport).
-    fn send_conversation(&mut self, purpose: Purpose, method: &str, params: Value, now: u64) {
+    pub(super) fn send_conversation(
+        &mut self,
+        purpose: Purpose,
+        method: &str,
+        params: Value,
+        now: u64,
+    ) {
         let id = self.rpc_id();
         let modern_rev = if self.conv.modern {
             self.conv.revision
@@ -223,7 +228,7 @@ impl Probe {
         self.post_rpc(purpose, &msg, Some(id), url, modern_rev, now);
     }
 
-    fn conversation_url(&self) -> Url {
+    pub(super) fn conversation_url(&self) -> Url {
         if self.conv.sse_transport {
             if let Some(e) = &self.conv.sse_endpoint {
                 return e.clone();
@@ -232,7 +237,7 @@ impl Probe {
         self.target.clone().expect("http probe has a target")
     }
 
-    fn send_initialized(&mut self, now: u64) {
+    pub(super) fn send_initialized(&mut self, now: u64) {
         let msg = jsonrpc::notification("notifications/initialized", None);
         if self.cfg.stdio {
             self.stdio_send(&msg, None);
@@ -306,7 +311,7 @@ impl Probe {
     }
 
     /// A transport failure ends the climb with the mode of its layer.
-    fn fail_transport(&mut self, step: &str, err: &TransportError, ms: u64, now: u64) {
+    pub(super) fn fail_transport(&mut self, step: &str, err: &TransportError, ms: u64, now: u64) {
         let host = self
             .target
             .as_ref()
@@ -352,7 +357,7 @@ impl Probe {
         self.end(now);
     }
 
-    fn on_connect_failed(&mut self, outcome: Outcome, now: u64) {
+    pub(super) fn on_connect_failed(&mut self, outcome: Outcome, now: u64) {
         match outcome {
             Outcome::Failed(TransportError::Timeout) => {
                 let ms = self.lap(now);
@@ -384,7 +389,7 @@ impl Probe {
         }
     }
 
-    fn on_discover(&mut self, outcome: Outcome, now: u64) {
+    pub(super) fn on_discover(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
         match outcome {
             Outcome::Reply { msg, .. } => {
@@ -530,7 +535,7 @@ impl Probe {
         }
     }
 
-    fn on_discover_error(
+    pub(super) fn on_discover_error(
         &mut self,
         code: i64,
         message: &str,
@@ -606,7 +611,7 @@ impl Probe {
         }
     }
 
-    fn fallback_to_initialize(&mut self, ms: u64, why: String, now: u64) {
+    pub(super) fn fallback_to_initialize(&mut self, ms: u64, why: String, now: u64) {
         self.report.step(
             "server/discover",
             true,
@@ -625,7 +630,7 @@ impl Probe {
         }
     }
 
-    fn adopt_modern(&mut self, result: &Value, _versions: &[String]) {
+    pub(super) fn adopt_modern(&mut self, result: &Value, _versions: &[String]) {
         self.conv.modern = true;
         self.conv.revision = Some(Revision::LATEST_MODERN);
         self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
@@ -643,7 +648,7 @@ impl Probe {
         self.report.server = info.and_then(server_info);
     }
 
-    fn on_initialize(&mut self, outcome: Outcome, now: u64) {
+    pub(super) fn on_initialize(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
         match outcome {
             Outcome::Reply { msg, headers, .. } => self.on_initialize_reply(msg, &headers, ms, now),
@@ -728,7 +733,7 @@ impl Probe {
         }
     }
 
-    fn on_initialize_reply(&mut self, msg: Value, headers: &Headers, ms: u64, now: u64) {
+    pub(super) fn on_initialize_reply(&mut self, msg: Value, headers: &Headers, ms: u64, now: u64) {
         match jsonrpc::read_reply(&msg) {
             Some(Reply::Result(result)) => {
                 let version = result
@@ -805,7 +810,7 @@ impl Probe {
         }
     }
 
-    fn fail_handshake(&mut self, now: u64) {
+    pub(super) fn fail_handshake(&mut self, now: u64) {
         let said = if self.conv.answers.is_empty() {
             "no usable answer".to_string()
         } else {
@@ -818,7 +823,7 @@ impl Probe {
         self.end(now);
     }
 
-    fn fail_redirect_loop(&mut self, step: &str, last: &str, ms: u64, now: u64) {
+    pub(super) fn fail_redirect_loop(&mut self, step: &str, last: &str, ms: u64, now: u64) {
         self.report.step(
             step,
             false,
@@ -835,7 +840,7 @@ impl Probe {
         self.end(now);
     }
 
-    fn on_sse_open(&mut self, outcome: Outcome, now: u64) {
+    pub(super) fn on_sse_open(&mut self, outcome: Outcome, now: u64) {
         if self.conv.sse_endpoint.is_some() {
             // The stream already gave its endpoint; its end only matters to a
             // request waiting on it, which is told separately.
@@ -912,7 +917,7 @@ impl Probe {
         }
     }
 
-    fn on_initialized(&mut self, outcome: Outcome, now: u64) {
+    pub(super) fn on_initialized(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
         match &outcome {
             Outcome::NoBody { status, .. } | Outcome::Raw { status, .. }
@@ -947,658 +952,6 @@ impl Probe {
             }
         }
         self.start_tools_list(now);
-    }
-
-    // ---- tools/list ------------------------------------------------------
-
-    fn start_tools_list(&mut self, now: u64) {
-        self.conv.step_started_ms = now;
-        let caps = &self.conv.capabilities;
-        if caps.is_object() && caps.get("tools").is_none() {
-            self.report.step(
-                "tools/list",
-                true,
-                0,
-                "skipped: the server advertises no tools capability",
-            );
-            return self.start_safe_call(now);
-        }
-        self.send_conversation(Purpose::ToolsList, "tools/list", json!({}), now);
-    }
-
-    fn on_tools_list(&mut self, outcome: Outcome, now: u64) {
-        let fail = |p: &mut Probe, detail: String, reason: String, now: u64| {
-            let ms = p.lap(now);
-            p.report.step("tools/list", false, ms, detail);
-            p.report.fail(Mode::ToolsListFailed, reason);
-            p.end(now);
-        };
-        match outcome {
-            Outcome::Reply { msg, .. } => {
-                let rev = self.revision_or_latest();
-                let violations = validate::validate_response(
-                    rev,
-                    Answer::ToolsList,
-                    &self.last_rpc_id_value(),
-                    &msg,
-                );
-                self.report.violations("tools/list", violations);
-                match jsonrpc::into_reply(msg) {
-                    Some(Reply::Result(mut result)) => {
-                        let next_cursor = result
-                            .get("nextCursor")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        let Some(Value::Array(tools)) = result.get_mut("tools").map(Value::take)
-                        else {
-                            let what = jsonrpc::excerpt(result.to_string().as_bytes(), 80);
-                            return fail(
-                                self,
-                                "no tools array".into(),
-                                format!(
-                                    "tools/list answered a result without a tools array ({what})"
-                                ),
-                                now,
-                            );
-                        };
-                        self.conv.pages += 1;
-                        let cap = self.cfg.limits.max_tools;
-                        let room = cap.saturating_sub(self.conv.tools.len());
-                        if tools.len() > room {
-                            self.conv.tools.extend(tools.into_iter().take(room));
-                            self.report.finding(
-                                Mode::SpecShould,
-                                format!("the tool list is longer than the {cap} tools mcprobe reads; the rest was not checked"),
-                            );
-                            return self.tools_done(now);
-                        }
-                        self.conv.tools.extend(tools);
-                        match next_cursor.as_deref() {
-                            Some(cursor) if !cursor.is_empty() => {
-                                if self.conv.cursors.iter().any(|c| c == cursor) {
-                                    self.report.finding(
-                                        Mode::SpecShould,
-                                        format!("tools/list returned the cursor {cursor:?} twice; stopped paging"),
-                                    );
-                                    return self.tools_done(now);
-                                }
-                                if self.conv.pages >= self.cfg.limits.max_tool_pages {
-                                    self.report.finding(
-                                        Mode::SpecShould,
-                                        format!(
-                                            "stopped after {} pages of tools/list",
-                                            self.conv.pages
-                                        ),
-                                    );
-                                    return self.tools_done(now);
-                                }
-                                self.conv.cursors.push(cursor.to_string());
-                                let params = json!({"cursor": cursor});
-                                self.send_conversation(
-                                    Purpose::ToolsList,
-                                    "tools/list",
-                                    params,
-                                    now,
-                                );
-                            }
-                            _ => self.tools_done(now),
-                        }
-                    }
-                    Some(Reply::Error { code, message, .. }) => fail(
-                        self,
-                        format!("JSON-RPC error {code}: {message}"),
-                        format!("tools/list answered JSON-RPC error {code} ({message})"),
-                        now,
-                    ),
-                    None => fail(
-                        self,
-                        "no response".into(),
-                        "tools/list got no JSON-RPC response".into(),
-                        now,
-                    ),
-                }
-            }
-            Outcome::Status {
-                status,
-                headers,
-                excerpt,
-                reply,
-            } => {
-                if matches!(status, 401 | 403) {
-                    let ms = self.lap(now);
-                    self.report
-                        .step("tools/list", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::ToolsList, status, &headers, now);
-                }
-                let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
-                    Some(Reply::Error { code, message, .. }) => {
-                        format!("JSON-RPC error {code}: {message}")
-                    }
-                    _ => excerpt,
-                };
-                fail(
-                    self,
-                    format!("HTTP {status}"),
-                    format!("tools/list answered HTTP {status} ({said})"),
-                    now,
-                )
-            }
-            Outcome::NotMcp {
-                status,
-                why,
-                excerpt,
-                ..
-            } => fail(
-                self,
-                format!("HTTP {status}, {why}"),
-                format!("tools/list answered something unparseable: {why} ({excerpt})"),
-                now,
-            ),
-            Outcome::Failed(TransportError::Timeout) => {
-                let ms = now.saturating_sub(self.conv.step_started_ms);
-                fail(
-                    self,
-                    "no answer".into(),
-                    format!("tools/list got no answer within {ms} ms"),
-                    now,
-                )
-            }
-            Outcome::Failed(err) => fail(
-                self,
-                err.to_string(),
-                format!("tools/list failed: {err}"),
-                now,
-            ),
-            other => {
-                let s = other.short();
-                fail(
-                    self,
-                    s.clone(),
-                    format!("tools/list got no usable answer ({s})"),
-                    now,
-                )
-            }
-        }
-    }
-
-    fn tools_done(&mut self, now: u64) {
-        let ms = self.lap(now);
-        // Chosen now: the tool list moves into the snapshot below.
-        self.conv.call_choice = Some(safe_call::choose(
-            &self.cfg.call,
-            &self.conv.tools,
-            &self.conv.capabilities,
-        ));
-        let snapshot = fingerprint::snapshot_owned(std::mem::take(&mut self.conv.tools));
-        self.report.tool_names = snapshot.tools.iter().map(|t| t.name.clone()).collect();
-        let pages = self.conv.pages;
-        self.report.step(
-            "tools/list",
-            true,
-            ms,
-            format!("{} tool(s) in {pages} page(s)", snapshot.tools.len()),
-        );
-        if let Some(base) = &self.cfg.baseline {
-            let drift = fingerprint::diff(base, &snapshot);
-            let detail = if drift.changes.is_empty() {
-                "unchanged against the baseline".to_string()
-            } else {
-                format!(
-                    "{} change(s), {}",
-                    drift.changes.len(),
-                    if drift.breaking {
-                        "breaking"
-                    } else {
-                        "not breaking"
-                    }
-                )
-            };
-            self.report
-                .step("drift", drift.changes.is_empty(), 0, detail);
-            self.report.drift = Some(drift);
-        }
-        self.report.snapshot = Some(snapshot);
-        self.start_safe_call(now);
-    }
-
-    // ---- the safe call ----------------------------------------------------
-
-    fn start_safe_call(&mut self, now: u64) {
-        self.conv.step_started_ms = now;
-        let choice = match self.conv.call_choice.take() {
-            Some(choice) => choice,
-            None => safe_call::choose(&self.cfg.call, &self.conv.tools, &self.conv.capabilities),
-        };
-        match choice {
-            SafeCall::Tool {
-                name,
-                arguments,
-                why,
-            } => {
-                self.conv.call_label = format!("tools/call {name}");
-                self.conv.call_why = why;
-                let params = json!({"name": name, "arguments": arguments});
-                self.send_conversation(Purpose::SafeCall, "tools/call", params, now);
-            }
-            SafeCall::ResourcesList => {
-                self.conv.call_label = "resources/list".into();
-                self.send_conversation(Purpose::SafeCall, "resources/list", json!({}), now);
-            }
-            SafeCall::PromptsList => {
-                self.conv.call_label = "prompts/list".into();
-                self.send_conversation(Purpose::SafeCall, "prompts/list", json!({}), now);
-            }
-            SafeCall::Skip { why } => {
-                self.report
-                    .step("safe call", true, 0, format!("skipped: {why}"));
-                self.end(now);
-            }
-        }
-    }
-
-    fn on_safe_call(&mut self, outcome: Outcome, now: u64) {
-        let label = self.conv.call_label.clone();
-        let ms = self.lap(now);
-        match outcome {
-            Outcome::Reply { msg, .. } => {
-                let answer = if label.starts_with("tools/call") {
-                    Answer::ToolsCall
-                } else if label == "resources/list" {
-                    Answer::ResourcesList
-                } else {
-                    Answer::PromptsList
-                };
-                let rev = self.revision_or_latest();
-                let violations =
-                    validate::validate_response(rev, answer, &self.last_rpc_id_value(), &msg);
-                self.report.violations(&label, violations);
-                match jsonrpc::read_reply(&msg) {
-                    Some(Reply::Result(result)) => {
-                        if result.get("isError").and_then(Value::as_bool) == Some(true) {
-                            let text = result
-                                .get("content")
-                                .and_then(|c| c.get(0))
-                                .and_then(|c| c.get("text"))
-                                .and_then(Value::as_str)
-                                .unwrap_or("");
-                            self.report.finding(
-                                Mode::ToolErrorResult,
-                                format!(
-                                    "{label} returned isError: true ({})",
-                                    jsonrpc::excerpt(text.as_bytes(), 120)
-                                ),
-                            );
-                            self.report.step(
-                                &label,
-                                true,
-                                ms,
-                                "answered with a tool-level error (isError)",
-                            );
-                        } else {
-                            let why = self.conv.call_why.clone();
-                            let detail = if why.is_empty() {
-                                "answered".to_string()
-                            } else {
-                                format!("answered (chosen: {why})")
-                            };
-                            self.report.step(&label, true, ms, detail);
-                        }
-                    }
-                    Some(Reply::Error { code, message, .. }) => {
-                        self.report.step(
-                            &label,
-                            false,
-                            ms,
-                            format!("JSON-RPC error {code}: {message}"),
-                        );
-                        if classify::is_auth_message(&message) {
-                            self.report.fail(
-                                Mode::AuthHalfConfigured,
-                                format!("Discovery and tools/list work without credentials, but {label} answered JSON-RPC error {code} ({message}) and no auth is advertised"),
-                            );
-                        } else {
-                            self.report.fail(
-                                Mode::ToolCallError,
-                                format!("{label} answered JSON-RPC error {code} ({message})"),
-                            );
-                        }
-                    }
-                    None => {
-                        self.report.step(&label, false, ms, "no response");
-                        self.report.fail(
-                            Mode::ToolCallError,
-                            format!("{label} got no JSON-RPC response"),
-                        );
-                    }
-                }
-                self.end(now);
-            }
-            Outcome::Status {
-                status,
-                headers,
-                excerpt,
-                reply,
-            } => {
-                self.report
-                    .step(&label, false, ms, format!("HTTP {status}"));
-                if matches!(status, 401 | 403) {
-                    return self.start_auth(AuthCtx::SafeCall, status, &headers, now);
-                }
-                let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
-                    Some(Reply::Error { code, message, .. }) => {
-                        if classify::is_auth_message(&message) {
-                            self.report.fail(
-                                Mode::AuthHalfConfigured,
-                                format!("Discovery and tools/list work without credentials, but {label} answered HTTP {status} with JSON-RPC error {code} ({message}) and no auth is advertised"),
-                            );
-                            return self.end(now);
-                        }
-                        format!("JSON-RPC error {code}: {message}")
-                    }
-                    _ => excerpt,
-                };
-                self.report.fail(
-                    Mode::ToolCallError,
-                    format!("{label} answered HTTP {status} ({said})"),
-                );
-                self.end(now);
-            }
-            Outcome::NotMcp { status, why, .. } => {
-                self.report
-                    .step(&label, false, ms, format!("HTTP {status}, {why}"));
-                self.report.fail(
-                    Mode::ToolCallError,
-                    format!("{label} answered something unparseable: {why}"),
-                );
-                self.end(now);
-            }
-            Outcome::Failed(TransportError::Timeout) => {
-                self.report.step(&label, false, ms, "no answer");
-                self.report.fail(
-                    Mode::Timeout,
-                    format!("{label} got no answer within {ms} ms"),
-                );
-                self.end(now);
-            }
-            Outcome::Failed(err) => {
-                self.report.step(&label, false, ms, err.to_string());
-                self.report
-                    .fail(Mode::ToolCallError, format!("{label} failed: {err}"));
-                self.end(now);
-            }
-            other => {
-                self.report.step(&label, false, ms, other.short());
-                self.report.fail(
-                    Mode::ToolCallError,
-                    format!("{label} got no usable answer ({})", other.short()),
-                );
-                self.end(now);
-            }
-        }
-    }
-
-    // ---- auth --------------------------------------------------------------
-
-    fn start_auth(&mut self, ctx: AuthCtx, status: u16, headers: &Headers, now: u64) {
-        let challenges = header_joined(headers, "www-authenticate")
-            .map(|v| classify::parse_www_authenticate(&v))
-            .unwrap_or_default();
-        if challenges.is_empty() {
-            return self.auth_verdict(
-                ctx,
-                status,
-                Err(format!(
-                    "HTTP {status} without a WWW-Authenticate challenge"
-                )),
-                now,
-            );
-        }
-        let mut candidates: Vec<String> = challenges
-            .iter()
-            .filter_map(|c| c.resource_metadata.clone())
-            .collect();
-        if candidates.is_empty() {
-            // RFC 9728 §3: the well-known URI, path-suffixed first.
-            if let Some(url) = &self.target {
-                let origin = url.origin().ascii_serialization();
-                let path = url.path().trim_end_matches('/');
-                if !path.is_empty() {
-                    candidates.push(format!(
-                        "{origin}/.well-known/oauth-protected-resource{path}"
-                    ));
-                }
-                candidates.push(format!("{origin}/.well-known/oauth-protected-resource"));
-            }
-        }
-        let first = candidates.remove(0);
-        self.fetch_metadata(ctx, status, first, candidates, now);
-    }
-
-    fn fetch_metadata(
-        &mut self,
-        ctx: AuthCtx,
-        _status: u16,
-        url: String,
-        left: Vec<String>,
-        now: u64,
-    ) {
-        match Url::parse(&url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                self.get_raw(Purpose::AuthMetadata { ctx, url, left }, u, now);
-            }
-            _ => self.auth_verdict(
-                ctx,
-                401,
-                Err(format!(
-                    "the resource_metadata URL {url:?} is not an http(s) URL"
-                )),
-                now,
-            ),
-        }
-    }
-
-    fn on_auth_metadata(
-        &mut self,
-        ctx: AuthCtx,
-        url: String,
-        mut left: Vec<String>,
-        outcome: Outcome,
-        now: u64,
-    ) {
-        let result = match outcome {
-            Outcome::Raw { status, body, .. } if (200..300).contains(&status) => {
-                classify::parse_resource_metadata(&body)
-                    .map(|m| (url.clone(), m))
-                    .map_err(|e| {
-                        format!("the protected-resource metadata at {url} is not valid: {e}")
-                    })
-            }
-            Outcome::Raw { status, .. } | Outcome::Status { status, .. } => Err(format!(
-                "the protected-resource metadata at {url} answered HTTP {status}"
-            )),
-            other => Err(format!(
-                "the protected-resource metadata at {url} could not be read ({})",
-                other.short()
-            )),
-        };
-        if result.is_err() && !left.is_empty() {
-            let next = left.remove(0);
-            return self.fetch_metadata(ctx, 401, next, left, now);
-        }
-        self.auth_verdict(ctx, 401, result, now);
-    }
-
-    fn auth_verdict(
-        &mut self,
-        ctx: AuthCtx,
-        status: u16,
-        metadata: Result<(String, classify::ResourceMetadata), String>,
-        now: u64,
-    ) {
-        match (ctx, metadata) {
-            (AuthCtx::SafeCall, Ok((url, meta))) => {
-                self.report.auth_required_reason = Some(format!(
-                    "Discovery and tools/list are public, and tool calls need OAuth credentials, advertised at {url} (authorization servers: {})",
-                    meta.authorization_servers.join(", ")
-                ));
-                self.end(now);
-            }
-            (_, Ok((url, meta))) => {
-                self.report.fail(
-                    Mode::AuthRequired,
-                    format!(
-                        "The server is private and says how to get in: OAuth protected-resource metadata at {url}, authorization servers {}",
-                        meta.authorization_servers.join(", ")
-                    ),
-                );
-                self.end(now);
-            }
-            (AuthCtx::SafeCall, Err(why)) => {
-                let label = self.conv.call_label.clone();
-                self.report.fail(
-                    Mode::AuthHalfConfigured,
-                    format!("Discovery and tools/list work without credentials, but {label} answered HTTP {status} and no auth is advertised ({why})"),
-                );
-                self.end(now);
-            }
-            (AuthCtx::ToolsList, Err(why)) => {
-                self.report.fail(
-                    Mode::ToolsListFailed,
-                    format!("tools/list answered HTTP {status} ({why})"),
-                );
-                self.end(now);
-            }
-            (AuthCtx::Handshake, Err(why)) => {
-                self.report.fail(
-                    Mode::HttpError,
-                    format!("The server wants credentials but does not say how to get them: {why}; pass one with --header 'Authorization: Bearer ...'"),
-                );
-                self.end(now);
-            }
-        }
-    }
-
-    // ---- route search ------------------------------------------------------
-
-    fn start_route_search(&mut self, now: u64) {
-        let Some(url) = self.target.clone() else {
-            return self.fail_handshake(now);
-        };
-        let own = url.path().trim_end_matches('/').to_string();
-        self.conv.alt_urls = ALTERNATE_PATHS
-            .iter()
-            .filter(|p| p.trim_end_matches('/') != own)
-            .filter_map(|p| url.join(p).ok())
-            .collect();
-        self.conv.step_started_ms = now;
-        self.try_alternate(0, now);
-    }
-
-    fn try_alternate(&mut self, idx: usize, now: u64) {
-        let Some(url) = self.conv.alt_urls.get(idx).cloned() else {
-            let ms = self.lap(now);
-            let tried: Vec<&str> = self.conv.alt_urls.iter().map(Url::path).collect();
-            self.report.step(
-                "route search",
-                false,
-                ms,
-                format!("no MCP at {}", tried.join(", ")),
-            );
-            let statuses: Vec<String> = self
-                .conv
-                .handshake_statuses
-                .iter()
-                .map(u16::to_string)
-                .collect();
-            self.report.fail(
-                Mode::HttpError,
-                format!(
-                    "The URL answers HTTP {} and no alternate path on the same origin ({}) answers MCP",
-                    statuses.join("/"),
-                    tried.join(", ")
-                ),
-            );
-            return self.end(now);
-        };
-        if url.path().ends_with("/sse") {
-            self.get_sse(
-                Purpose::Alt {
-                    idx,
-                    kind: AltKind::Sse,
-                },
-                url,
-                None,
-                now,
-            );
-        } else {
-            let id = self.rpc_id();
-            let rev = Revision::LATEST_MODERN;
-            let msg = jsonrpc::request(
-                id,
-                "server/discover",
-                jsonrpc::with_modern_meta(json!({}), rev),
-            );
-            self.post_rpc(
-                Purpose::Alt {
-                    idx,
-                    kind: AltKind::Discover,
-                },
-                &msg,
-                Some(id),
-                url,
-                Some(rev),
-                now,
-            );
-        }
-    }
-
-    fn on_alternate(&mut self, idx: usize, kind: AltKind, outcome: Outcome, now: u64) {
-        let found = match (&kind, &outcome) {
-            (AltKind::Discover, Outcome::Reply { msg, .. }) => matches!(
-                jsonrpc::read_reply(msg),
-                Some(Reply::Result(r)) if r.get("supportedVersions").is_some()
-            ),
-            (AltKind::Initialize, Outcome::Reply { msg, .. }) => matches!(
-                jsonrpc::read_reply(msg),
-                Some(Reply::Result(r)) if r.get("protocolVersion").and_then(Value::as_str).and_then(Revision::parse).is_some()
-            ),
-            (AltKind::Sse, Outcome::SseEndpoint { .. }) => true,
-            _ => false,
-        };
-        let url = self.conv.alt_urls[idx].clone();
-        if found {
-            let ms = self.lap(now);
-            self.report.step(
-                "route search",
-                true,
-                ms,
-                format!("MCP answers at {}", url.path()),
-            );
-            self.report.fail(
-                Mode::RouteMoved,
-                format!("The listed URL answers 404, but MCP answers at {url}: the route moved without a redirect"),
-            );
-            if let Some(f) = self.report.failure.as_mut() {
-                f.alternate_url = Some(url.to_string());
-            }
-            return self.end(now);
-        }
-        if matches!(outcome, Outcome::Failed(TransportError::Timeout))
-            && self.remaining_ms(now) == 0
-        {
-            return self.try_alternate(usize::MAX, now);
-        }
-        match kind {
-            AltKind::Discover => self.send_initialize(
-                url,
-                Purpose::Alt {
-                    idx,
-                    kind: AltKind::Initialize,
-                },
-                now,
-            ),
-            _ => self.try_alternate(idx + 1, now),
-        }
     }
 
     // ---- the end -------------------------------------------------------------

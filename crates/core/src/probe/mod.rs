@@ -16,9 +16,11 @@
 //! page by page, the safe call, a DELETE of any session, validation and drift.
 
 mod auth;
+mod headers;
 mod listing;
 mod report;
 mod route;
+mod stdio;
 mod steps;
 mod wire;
 

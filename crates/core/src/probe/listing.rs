@@ -12,7 +12,7 @@ use crate::fingerprint;
 use crate::http::TransportError;
 use crate::jsonrpc::{self, Reply};
 use crate::safe_call::{self, SafeCall};
-use crate::validate::{self, Answer};
+use crate::validate::Answer;
 use crate::verdict::Mode;
 
 impl Probe {
@@ -43,13 +43,7 @@ impl Probe {
         match outcome {
             Outcome::Reply { msg, .. } => {
                 let rev = self.revision_or_latest();
-                let violations = validate::validate_response(
-                    rev,
-                    Answer::ToolsList,
-                    &self.last_rpc_id_value(),
-                    &msg,
-                );
-                self.report.violations("tools/list", violations);
+                self.judge(rev, Answer::ToolsList, "tools/list", &msg);
                 match jsonrpc::into_reply(msg) {
                     Some(Reply::Result(mut result)) => {
                         let next_cursor = result
@@ -276,9 +270,7 @@ impl Probe {
                     Answer::PromptsList
                 };
                 let rev = self.revision_or_latest();
-                let violations =
-                    validate::validate_response(rev, answer, &self.last_rpc_id_value(), &msg);
-                self.report.violations(&label, violations);
+                self.judge(rev, answer, &label, &msg);
                 match jsonrpc::read_reply(&msg) {
                     Some(Reply::Result(result)) => {
                         if result.get("isError").and_then(Value::as_bool) == Some(true) {

@@ -395,26 +395,17 @@ impl Probe {
             Outcome::Reply { msg, .. } => {
                 match jsonrpc::read_reply(&msg) {
                     Some(Reply::Result(result)) => {
-                        let versions: Vec<String> = result
-                            .get("supportedVersions")
-                            .and_then(Value::as_array)
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(|v| v.as_str().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
+                        let versions = strings(result.get("supportedVersions"));
                         if versions
                             .iter()
                             .any(|v| v == Revision::LATEST_MODERN.as_str())
                         {
-                            let violations = validate::validate_response(
+                            self.judge(
                                 Revision::LATEST_MODERN,
                                 Answer::Discover,
-                                &self.last_rpc_id_value(),
+                                "server/discover",
                                 &msg,
                             );
-                            self.report.violations("server/discover", violations);
                             self.adopt_modern(&result, &versions);
                             self.report.step(
                                 "server/discover",
@@ -546,16 +537,7 @@ impl Probe {
     ) {
         match code {
             -32022 => {
-                let supported: Vec<String> = data
-                    .as_ref()
-                    .and_then(|d| d.get("supported"))
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let supported = strings(data.as_ref().and_then(|d| d.get("supported")));
                 if supported
                     .iter()
                     .any(|v| Revision::parse(v).is_some_and(|r| r.era() == Era::Legacy))
@@ -756,13 +738,7 @@ impl Probe {
                     );
                     return self.end(now);
                 };
-                let violations = validate::validate_response(
-                    rev,
-                    Answer::Initialize,
-                    &self.last_rpc_id_value(),
-                    &msg,
-                );
-                self.report.violations("initialize", violations);
+                self.judge(rev, Answer::Initialize, "initialize", &msg);
                 self.conv.revision = Some(rev);
                 self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
                 if !self.conv.sse_transport {
@@ -973,9 +949,26 @@ impl Probe {
         self.finish(now);
     }
 
+    /// Validates an answer strictly and records every violation as a finding.
+    pub(super) fn judge(&mut self, rev: Revision, answer: Answer, label: &str, msg: &Value) {
+        let violations = validate::validate_response(rev, answer, &self.last_rpc_id_value(), msg);
+        self.report.violations(label, violations);
+    }
+
     pub(super) fn last_rpc_id_value(&self) -> Value {
         Probe::value_id(self.next_rpc.saturating_sub(1))
     }
+}
+
+/// The strings of a JSON array (others skipped); empty when it is no array.
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn is_modern_error(code: i64) -> bool {

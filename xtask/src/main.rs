@@ -8,7 +8,7 @@
 //! - `test`: what CI runs (`.ci/run`): install, fmt, clippy, wasm build, tests with the
 //!   real peers wired in through environment variables.
 //! - `dev`: build the CLI, start the fault fleet, show a few checks, keep serving.
-//! - `bench`: a stub for now.
+//! - `bench`: the hot path (native and wasm) and mcprobe vs the MCP Inspector CLI.
 //!
 //! No clap: a handful of words is easier to read as a `match`, and this crate should
 //! build in seconds because CI builds it before anything else.
@@ -35,7 +35,8 @@ tasks:
                                (eval \"$(cargo xtask env)\" then cargo test -p mcprobe --test peers)
   dev                          build the CLI, start the fault fleet, run a few checks and
                                keep the fleet serving until Ctrl-C
-  bench                        benchmarks (not yet)
+  bench                        hot path (native + wasm) and mcprobe vs the MCP Inspector
+                               wall time; prints a table, writes target/bench/report.md
 ";
 
 fn main() -> ExitCode {
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
         Some("install") => tools::Tools::new(&repo_root()).install_all(),
         Some("env") => print_env(&repo_root()),
         Some("dev") => dev::run(&repo_root()),
-        Some("bench") => bench::run(),
+        Some("bench") => bench::run(&repo_root()),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

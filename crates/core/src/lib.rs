@@ -17,8 +17,11 @@
 //! - [`fingerprint`]: canonical tool-list hashing and drift diffs
 //! - [`safe_call`]: choosing the one call that cannot change anything
 //! - [`runbook`]: what each mode means and the first steps
+//! - [`badge`]: SVG status badges and the shields.io endpoint JSON
+//! - [`stats`]: uptime and latency percentiles over probe history
 //! - [`probe`]: the dual-era step machine that ties them together
 
+pub mod badge;
 pub mod classify;
 pub mod fingerprint;
 pub mod http;
@@ -28,6 +31,7 @@ pub mod revision;
 pub mod runbook;
 pub mod safe_call;
 pub mod sse;
+pub mod stats;
 pub mod validate;
 pub mod verdict;
 

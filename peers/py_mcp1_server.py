@@ -7,8 +7,12 @@ speaks only the legacy revisions (the `initialize` handshake, sessions with
 the wild look like this.
 
     python py_mcp1_server.py --port 8000      (or the env var MCPROBE_PEER_PORT)
+    python py_mcp1_server.py --stdio          (one conversation on stdin/stdout)
 
 It always binds 127.0.0.1: nothing here may listen beyond the machine.
+With --stdio it listens on nothing: `mcprobe check -- python py_mcp1_server.py --stdio`
+starts it and speaks newline-delimited JSON-RPC on its stdin/stdout (the SDK's
+stdio transport); it exits when stdin closes. Logs go to stderr only.
 Readiness: the TCP port accepts connections (uvicorn also logs
 "Uvicorn running on http://127.0.0.1:PORT" on stderr).
 
@@ -42,10 +46,14 @@ def drifted() -> bool:
         return False
 
 
-def build(drift: bool, port: int) -> FastMCP:
+def build(drift: bool, port: int | None) -> FastMCP:
     # FastMCP 1.x takes host and port in the constructor; with a loopback host it
     # also turns on its DNS-rebinding guard (Host must be 127.0.0.1:* or localhost:*).
-    server = FastMCP("mcprobe-peer-py-mcp1", host=HOST, port=port)
+    # No port: the stdio transport, which listens on nothing.
+    if port is None:
+        server = FastMCP("mcprobe-peer-py-mcp1")
+    else:
+        server = FastMCP("mcprobe-peer-py-mcp1", host=HOST, port=port)
 
     @server.tool(description="Answers pong; has no side effects.", annotations=READ_ONLY)
     def ping() -> str:
@@ -69,7 +77,14 @@ def build(drift: bool, port: int) -> FastMCP:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("MCPROBE_PEER_PORT", "0")))
+    parser.add_argument("--stdio", action="store_true", help="serve one conversation on stdin/stdout instead of HTTP")
     args = parser.parse_args()
+    if args.stdio:
+        # stdout carries the protocol: anything else printed there breaks the stream.
+        drift = drifted()
+        print(f"py_mcp1_server: drift={'on' if drift else 'off'} stdio", file=sys.stderr, flush=True)
+        build(drift, None).run("stdio")
+        return 0
     if not 0 < args.port < 65536:
         print("py_mcp1_server: give a port with --port N or MCPROBE_PEER_PORT", file=sys.stderr)
         return 2

@@ -7,8 +7,12 @@ revision (`server/discover`) and the legacy ones (`initialize`) on one Streamabl
 HTTP endpoint, `http://127.0.0.1:PORT/mcp`.
 
     python py_mcp2_server.py --port 8000      (or the env var MCPROBE_PEER_PORT)
+    python py_mcp2_server.py --stdio          (one conversation on stdin/stdout)
 
 It always binds 127.0.0.1: nothing here may listen beyond the machine.
+With --stdio it listens on nothing: `mcprobe check -- python py_mcp2_server.py --stdio`
+starts it and speaks newline-delimited JSON-RPC on its stdin/stdout (the SDK's
+stdio transport); it exits when stdin closes. Logs go to stderr only.
 Readiness: the TCP port accepts connections (uvicorn also logs
 "Uvicorn running on http://127.0.0.1:PORT" on stderr).
 
@@ -70,7 +74,14 @@ def build(drift: bool) -> MCPServer:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("MCPROBE_PEER_PORT", "0")))
+    parser.add_argument("--stdio", action="store_true", help="serve one conversation on stdin/stdout instead of HTTP")
     args = parser.parse_args()
+    if args.stdio:
+        # stdout carries the protocol: anything else printed there breaks the stream.
+        drift = drifted()
+        print(f"py_mcp2_server: drift={'on' if drift else 'off'} stdio", file=sys.stderr, flush=True)
+        build(drift).run("stdio")
+        return 0
     if not 0 < args.port < 65536:
         print("py_mcp2_server: give a port with --port N or MCPROBE_PEER_PORT", file=sys.stderr)
         return 2

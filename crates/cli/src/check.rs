@@ -54,14 +54,10 @@ pub struct CheckArgs {
 /// Parses a `--header 'Name: value'`. The error never repeats the value.
 pub fn parse_header(raw: &str) -> Result<(String, String), UsageError> {
     let Some((name, value)) = raw.split_once(':') else {
+        // Never quote it: a header without ':' may be a bare secret.
         return Err(UsageError(format!(
-            "--header must look like 'Name: value' (got a header without ':' named {:?})",
-            raw.chars()
-                .take(24)
-                .collect::<String>()
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
+            "--header must look like 'Name: value' (got {} characters without ':')",
+            raw.chars().count()
         )));
     };
     let name = name.trim();

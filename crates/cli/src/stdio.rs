@@ -64,19 +64,20 @@ pub async fn run_stdio(
         }
     });
     // Keep the last few KiB of stderr, for the reason when the child dies.
-    let stderr_tail = tokio::spawn(async move {
-        let mut tail: Vec<u8> = Vec::new();
+    let tail = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let tail_writer = tail.clone();
+    let mut stderr_task = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];
         while let Ok(n) = stderr.read(&mut buf).await {
             if n == 0 {
                 break;
             }
-            tail.extend_from_slice(&buf[..n]);
-            if tail.len() > 4096 {
-                tail.drain(..tail.len() - 4096);
+            if let Ok(mut t) = tail_writer.lock() {
+                t.extend_from_slice(&buf[..n]);
+                let excess = t.len().saturating_sub(4096);
+                t.drain(..excess);
             }
         }
-        tail
     });
     let mut closed = false;
     let verdict = loop {
@@ -95,10 +96,15 @@ pub async fn run_stdio(
                         Out::Closed => {
                             closed = true;
                             let status = tokio::time::timeout(Duration::from_millis(200), child.wait()).await;
-                            let detail = match status {
-                                Ok(Ok(s)) => format!("exited with {s}"),
-                                _ => "stdout closed".to_string(),
+                            let mut detail = match status {
+                                Ok(Ok(s)) => format!("the server exited ({s})"),
+                                _ => "the server closed its stdout".to_string(),
                             };
+                            // Give stderr a moment to drain its last words.
+                            let _ = tokio::time::timeout(Duration::from_millis(100), &mut stderr_task).await;
+                            if let Some(line) = last_line(&tail) {
+                                detail.push_str(&format!("; its last words on stderr: {line}"));
+                            }
                             probe.on_stdio_closed(&detail, clock.now_ms());
                         }
                     },
@@ -119,6 +125,14 @@ pub async fn run_stdio(
         let _ = child.wait().await;
     }
     reader.abort();
-    let _ = tokio::time::timeout(Duration::from_millis(200), stderr_tail).await;
+    stderr_task.abort();
     Ok((verdict, probe.snapshot().cloned()))
+}
+
+/// The last non-empty line of the stderr tail, trimmed to 200 characters.
+fn last_line(tail: &std::sync::Mutex<Vec<u8>>) -> Option<String> {
+    let bytes = tail.lock().ok()?.clone();
+    let text = String::from_utf8_lossy(&bytes);
+    let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+    Some(line.chars().filter(|c| !c.is_control()).take(200).collect())
 }

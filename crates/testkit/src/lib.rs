@@ -15,6 +15,8 @@
 //! - `faults`: non-MCP answers (sleep pages, HTTP errors, OAuth challenges)
 //! - `hostile`: bodies and timings meant to hang or exhaust a client
 //! - `scenarios`: the table of names and what serves each
+//! - [`stdio`]: the same engine over stdin/stdout (`mcprobe-fleet stdio <kind>`),
+//!   with the stdio-only faults (silence, stdout noise, a crash, a hang)
 
 mod engine;
 mod faults;
@@ -22,6 +24,7 @@ mod hostile;
 mod http_sse;
 mod scenarios;
 mod server;
+pub mod stdio;
 mod tls;
 
 #[cfg(test)]

@@ -60,6 +60,29 @@ impl Probe {
                 return;
             }
         };
+        // A late answer to server/discover while waiting for initialize: the
+        // server is modern after all (it only started slowly).
+        let late_discover = self.conv.stdio_discover_id.filter(|id| {
+            matches!(&self.conv.stdio_wait, Some((_, Purpose::Initialize, _)))
+                && jsonrpc::id_matches(&msg, *id)
+                && msg
+                    .get("result")
+                    .and_then(|r| r.get("supportedVersions"))
+                    .is_some()
+        });
+        if late_discover.is_some() {
+            self.conv.stdio_discover_id = None;
+            self.conv.stdio_wait = None;
+            return self.on_outcome(
+                Purpose::Discover,
+                Outcome::Reply {
+                    msg,
+                    status: 0,
+                    headers: Vec::new(),
+                },
+                now,
+            );
+        }
         let Some((rpc_id, _, _)) = &self.conv.stdio_wait else {
             return;
         };
@@ -86,7 +109,7 @@ impl Probe {
 
     pub(super) fn stdio_closed(&mut self, detail: &str, now: u64) {
         if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
-            let why = format!("the server closed its output ({detail})");
+            let why = detail.to_string();
             self.on_outcome(
                 purpose,
                 Outcome::Failed(TransportError::Connection { message: why }),

@@ -75,6 +75,9 @@ pub(crate) struct Conversation {
     pub stdio_wait: Option<(u64, Purpose, u64)>,
     pub stdio_buf: Vec<u8>,
     pub stdio_noise_reported: bool,
+    /// The id of the stdio `server/discover`: a modern server that starts
+    /// slowly may answer it after the probe fell back to `initialize`.
+    pub stdio_discover_id: Option<u64>,
     pub capabilities: Value,
     pub tools: Vec<Value>,
     pub pages: u32,
@@ -178,6 +181,7 @@ impl Probe {
             // wait a short while only, then fall back (2026-07-28 stdio page).
             let wait = (self.cfg.timeout_ms / 4).clamp(1, 3_000);
             let deadline = (now + wait).min(self.deadline_ms);
+            self.conv.stdio_discover_id = Some(id);
             self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
         } else {
             let url = self.target.clone().expect("http probe has a target");
@@ -318,6 +322,17 @@ impl Probe {
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         let (layer, mode, reason) = match err {
+            // A stdio server that dies or closes its output during the
+            // handshake: it never completed one.
+            TransportError::Connection { message } | TransportError::Other { message }
+                if self.cfg.stdio =>
+            {
+                (
+                    step,
+                    Mode::HandshakeFailed,
+                    format!("{step}: {message}"),
+                )
+            }
             TransportError::Dns { message } => (
                 "dns",
                 Mode::DnsUnresolved,

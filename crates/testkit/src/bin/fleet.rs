@@ -5,6 +5,10 @@
 //! of JSON `{"ca_pem": path, "servers": {name: url, ...}}` to stdout, then
 //! serves until stdin reaches EOF (the parent went away or closed the pipe) or
 //! SIGTERM / SIGINT arrives, and shuts every server down.
+//!
+//! `mcprobe-fleet stdio <kind>` instead serves ONE MCP conversation over its
+//! own stdin/stdout and exits at stdin EOF (see `mcprobe_testkit::stdio`), for
+//! `mcprobe check -- mcprobe-fleet stdio <kind>`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,16 +18,41 @@ use mcprobe_testkit::Fleet;
 
 const USAGE: &str = "usage: mcprobe-fleet [--only NAME[,NAME...]]\n\
     Prints {\"ca_pem\": ..., \"servers\": {name: url}} on one line, then serves\n\
-    until stdin closes or SIGTERM/SIGINT.";
+    until stdin closes or SIGTERM/SIGINT.\n\
+    \n\
+    usage: mcprobe-fleet stdio KIND\n\
+    Serves one MCP conversation on stdin/stdout and exits at stdin EOF. KIND:\n\
+    modern, dual, legacy, legacy-silent, noisy, crash (exits 3 after the first\n\
+    line), hang (never answers or exits; writes its PID to $MCPROBE_PID_FILE).\n\
+    $MCPROBE_STDIO_LOG, when set, names a file every line received is appended to.";
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.split_first() {
+        Some((first, rest)) if first == "stdio" => stdio(rest).map(ExitCode::from),
+        _ => run().map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("mcprobe-fleet: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `mcprobe-fleet stdio KIND`: one conversation on stdin/stdout; returns the
+/// exit status (`crash` exits 3).
+fn stdio(args: &[String]) -> anyhow::Result<u8> {
+    let [kind] = args else {
+        anyhow::bail!("stdio needs exactly one KIND\n{USAGE}");
+    };
+    if kind == "-h" || kind == "--help" {
+        println!("{USAGE}");
+        return Ok(0);
+    }
+    let kind = mcprobe_testkit::stdio::StdioKind::parse(kind)?;
+    mcprobe_testkit::stdio::run(kind)
 }
 
 fn run() -> anyhow::Result<()> {

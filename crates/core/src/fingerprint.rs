@@ -419,32 +419,59 @@ pub fn snapshot(tools: &[Value]) -> Snapshot {
 /// [`snapshot`] of a tool list the caller gives away: no deep copy of the
 /// definitions (the probe's path, where the tools were just parsed).
 pub fn snapshot_owned(tools: Vec<Value>) -> Snapshot {
-    let mut entries: Vec<(String, String, Value)> = tools
+    // Sort by name first; only tools sharing a name need their canonical text
+    // up front, as the tie-break (so the server's listing order never moves a
+    // hash).
+    let mut entries: Vec<(String, Option<String>, Value)> = tools
         .into_iter()
-        .map(|tool| (tool_key(&tool), canonical_json(&tool), tool))
+        .map(|tool| (tool_key(&tool), None, tool))
         .collect();
-    entries.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut i = 0;
+    while i < entries.len() {
+        let mut j = i + 1;
+        while j < entries.len() && entries[j].0 == entries[i].0 {
+            j += 1;
+        }
+        if j - i > 1 {
+            for e in &mut entries[i..j] {
+                e.1 = Some(canonical_json(&e.2));
+            }
+            entries[i..j].sort_unstable_by(|a, b| a.1.cmp(&b.1));
+        }
+        i = j;
+    }
 
     // The list's canonical JSON is the sorted tools' canonical JSON joined as
     // an array: the same text `canonical_json` gives for that array. It is fed
-    // to the hasher piece by piece instead of being built as one string.
+    // to the hasher piece by piece, through one reused buffer.
     let mut list = Sha256::new();
     list.update(b"[");
-    let tools = entries
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, canonical, tool))| {
-            if i > 0 {
-                list.update(b",");
+    let mut buf = String::with_capacity(1024);
+    let mut tools = Vec::with_capacity(entries.len());
+    for (i, (name, canonical, tool)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            list.update(b",");
+        }
+        let text = match canonical {
+            Some(text) => text,
+            None => {
+                buf.clear();
+                if !write_canonical(&mut buf, &tool, 0) {
+                    buf = canonical_json_iterative(&tool);
+                }
+                std::mem::take(&mut buf)
             }
-            list.update(canonical.as_bytes());
-            ToolSnapshot {
-                name,
-                hash: sha256_tag(canonical.as_bytes()),
-                definition: tool,
-            }
-        })
-        .collect();
+        };
+        list.update(text.as_bytes());
+        tools.push(ToolSnapshot {
+            name,
+            hash: sha256_tag(text.as_bytes()),
+            definition: tool,
+        });
+        // Keep the buffer's capacity for the next tool.
+        buf = text;
+    }
     list.update(b"]");
     Snapshot {
         format: SNAPSHOT_FORMAT,

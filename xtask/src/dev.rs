@@ -114,10 +114,22 @@ pub fn run(root: &Path) -> Result<()> {
         shown(root, &mcprobe),
         info.ca_pem
     );
+    // The edge: the Worker under real workerd, local D1, loopback allowed so it
+    // can probe the fleet. Dropping the guard stops wrangler and workerd.
+    println!("\ndev: building the Worker and starting wrangler dev on http://127.0.0.1:8787");
+    crate::worker::build(root)?;
+    let edge = crate::worker::start_wrangler_dev(root, 8787)?;
+    let ok_modern = info.servers.get("ok-modern").cloned().unwrap_or_default();
+    println!("dev: the Worker is up at {}", edge.url());
+    println!(
+        "dev: try  curl -s -X POST {}/api/check -H 'content-type: application/json' -d '{{\"url\": \"{ok_modern}\"}}'",
+        edge.url()
+    );
     println!("dev: Ctrl-C stops everything.");
     let _ = std::io::stdout().flush();
 
     let status = fleet.wait().context("waiting for the fleet")?;
+    drop(edge);
     drop(fleet_stdin);
     if !status.success() {
         bail!("the fleet stopped ({status})");

@@ -17,6 +17,7 @@ mod bench;
 mod dev;
 mod test;
 mod tools;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&repo_root(), &args[1..]),
-        Some("install") => tools::Tools::new(&repo_root()).install_all(),
+        Some("install") => worker::install(&repo_root()),
         Some("env") => print_env(&repo_root()),
         Some("dev") => dev::run(&repo_root()),
         Some("bench") => bench::run(&repo_root()),

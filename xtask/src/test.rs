@@ -42,13 +42,13 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
 
     for (i, stage) in stages.into_iter().enumerate() {
         let what = match &stage.action {
-            Action::Install => "install missing tools into .tools/".to_string(),
+            Action::Install => "install missing tools into .tools/ (and the Worker's)".to_string(),
             Action::Run(cmd) => display_cmd(cmd),
         };
         println!("==> [{}/{total}] {}: {what}", i + 1, stage.name);
         let stage_started = Instant::now();
         let result = match stage.action {
-            Action::Install => tools.install_all(),
+            Action::Install => crate::worker::install(root),
             Action::Run(mut cmd) => run_cmd(cmd.current_dir(root)),
         };
         let took = stage_started.elapsed();
@@ -100,7 +100,9 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
         .env("MCPROBE_PY_MCP1", tools.py_mcp1())
         .env("MCPROBE_PY_MCP2", tools.py_mcp2())
         .env("MCPROBE_PEERS_DIR", root.join("peers"))
-        .env("MCPROBE_REQUIRE_PEERS", "1");
+        .env("MCPROBE_REQUIRE_PEERS", "1")
+        // The edge tests build the Worker themselves and run it under wrangler dev.
+        .env("MCPROBE_REQUIRE_WORKER", "1");
 
     vec![
         Stage {

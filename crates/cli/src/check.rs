@@ -151,6 +151,28 @@ fn write_baseline(path: &std::path::Path, snapshot: &Snapshot) -> anyhow::Result
     Ok(())
 }
 
+/// `--timeout SECS` as the probe's deadline in milliseconds (shared with `scan`).
+pub fn timeout_ms(secs: f64) -> Result<u64, UsageError> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        return Err(UsageError(format!(
+            "--timeout must be a number of seconds between 0 and 3600 (got {secs})"
+        )));
+    }
+    Ok((secs * 1000.0).round().max(1.0) as u64)
+}
+
+/// The probe config of `mcprobe check` (and of each probe of `scan`) before
+/// headers, the safe call and the baseline: the deadline, a connect preflight
+/// for HTTP, and the wall-clock start time.
+pub fn probe_config(url: String, timeout_ms: u64, stdio: bool) -> ProbeConfig {
+    let mut cfg = ProbeConfig::new(url);
+    cfg.timeout_ms = timeout_ms;
+    cfg.preflight = !stdio;
+    cfg.stdio = stdio;
+    cfg.checked_at = crate::time::now_rfc3339();
+    cfg
+}
+
 /// Runs `mcprobe check`; returns the process exit code.
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let stdio = !args.command.is_empty();
@@ -167,13 +189,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             .into())
         }
     };
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        return Err(UsageError(format!(
-            "--timeout must be a number of seconds between 0 and 3600 (got {})",
-            args.timeout
-        ))
-        .into());
-    }
+    let timeout_ms = timeout_ms(args.timeout)?;
     let headers = args
         .headers
         .iter()
@@ -201,18 +217,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let tls = TlsSetup::new(ca.as_deref()).map_err(|e| UsageError(format!("--cacert: {e}")))?;
-    let mut cfg = ProbeConfig::new(url);
+    let mut cfg = probe_config(url, timeout_ms, stdio);
     cfg.headers = headers;
-    cfg.timeout_ms = (args.timeout * 1000.0).round().max(1.0) as u64;
     cfg.call = call;
     cfg.baseline = if args.accept_drift {
         None
     } else {
         baseline.clone()
     };
-    cfg.preflight = !stdio;
-    cfg.stdio = stdio;
-    cfg.checked_at = crate::time::now_rfc3339();
     let clock = Clock::start();
     let probe = Probe::new(cfg, clock.now_ms()).map_err(|e| UsageError(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -55,11 +55,24 @@ impl Clock {
 
 /// Runs an HTTP probe to its verdict.
 pub async fn run_http(
-    mut probe: Probe,
+    probe: Probe,
     clock: &Clock,
     net: &NetConfig,
 ) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
     let client = build_client(net)?;
+    run_http_with(probe, clock, net, &client, &mut |_, _| {}).await
+}
+
+/// [`run_http`] over a client the caller keeps (`scan` shares one across its
+/// probes), telling `on_head` the status and headers of every response the
+/// probe gets (`scan` watches for 429 and its `Retry-After`).
+pub async fn run_http_with(
+    mut probe: Probe,
+    clock: &Clock,
+    net: &NetConfig,
+    client: &reqwest::Client,
+    on_head: &mut (dyn FnMut(u16, &Headers) + Send),
+) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
     // Bounded: a fast server cannot outrun the probe's body cap through us.
     let (tx, mut rx) = mpsc::channel::<Event>(64);
     let mut tasks: HashMap<ExchangeId, JoinHandle<()>> = HashMap::new();
@@ -89,7 +102,12 @@ pub async fn run_http(
             Action::StdioWrite { .. } => {}
             Action::Wait { until_ms } => {
                 tokio::select! {
-                    Some(event) = rx.recv() => feed(&mut probe, event, clock.now_ms()),
+                    Some(event) = rx.recv() => {
+                        if let Event::Head(_, status, headers) = &event {
+                            on_head(*status, headers);
+                        }
+                        feed(&mut probe, event, clock.now_ms())
+                    }
                     _ = tokio::time::sleep_until(clock.instant_at(until_ms)) => {}
                 }
             }
@@ -112,7 +130,9 @@ fn feed(probe: &mut Probe, event: Event, now: u64) {
     }
 }
 
-fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
+/// The reqwest client a probe's requests go through: no redirects followed
+/// (the probe follows them itself), no proxy, `--cacert` and `--resolve` applied.
+pub fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .use_preconfigured_tls((*net.tls.client_config()).clone())
         .redirect(reqwest::redirect::Policy::none())

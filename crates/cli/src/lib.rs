@@ -7,6 +7,7 @@
 pub mod check;
 pub mod host;
 pub mod render;
+pub mod scan;
 pub mod stdio;
 pub mod time;
 pub mod tls;

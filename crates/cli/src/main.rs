@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use mcprobe::check::{self, CheckArgs};
+use mcprobe::scan::{self, ScanArgs};
 use mcprobe::UsageError;
 
 #[derive(Parser)]
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Probe one MCP server (URL, or `-- CMD ARGS...` for stdio) and print its verdict.
     Check(CheckArgs),
+    /// Probe every endpoint that registries (--registry) or files (--file) list, and write an audit.
+    Scan(ScanArgs),
 }
 
 fn main() {
@@ -40,6 +43,7 @@ fn main() {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -19,6 +19,13 @@
 //! - [`runbook`]: what each mode means and the first steps
 //! - [`badge`]: SVG status badges and the shields.io endpoint JSON
 //! - [`stats`]: uptime and latency percentiles over probe history
+//! - [`monitor`]: the monitor config of the edge API, validated
+//! - [`schedule`]: which monitors are due, slots spread over the minute, fan-out batches
+//! - [`rollup`]: in-memory aggregation and the rows a probe writes (the D1 write budget)
+//! - [`metrics`]: OpenMetrics text for public monitors
+//! - [`policy`]: the alert state machine (confirmation, recovery, flapping, maintenance, escalation)
+//! - [`notify`]: alert payloads for webhook, Slack, Discord, PagerDuty, Opsgenie
+//! - [`registry`]: MCP Registry pages, endpoint normalisation, scan audits
 //! - [`probe`]: the dual-era step machine that ties them together
 
 pub mod badge;
@@ -26,10 +33,17 @@ pub mod classify;
 pub mod fingerprint;
 pub mod http;
 pub mod jsonrpc;
+pub mod metrics;
+pub mod monitor;
+pub mod notify;
+pub mod policy;
 pub mod probe;
+pub mod registry;
 pub mod revision;
+pub mod rollup;
 pub mod runbook;
 pub mod safe_call;
+pub mod schedule;
 pub mod sse;
 pub mod stats;
 pub mod validate;

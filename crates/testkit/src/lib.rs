@@ -22,6 +22,7 @@ mod engine;
 mod faults;
 mod hostile;
 mod http_sse;
+pub mod registry;
 mod scenarios;
 mod server;
 pub mod stdio;

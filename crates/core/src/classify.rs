@@ -13,6 +13,7 @@
 use serde_json::Value;
 use url::Url;
 
+use crate::http::is_tchar;
 use crate::http::{header, Headers};
 
 /// Most body bytes [`detect_platform`] looks at. Sleep pages put their tell
@@ -553,11 +554,6 @@ fn set_param(ch: &mut AuthChallenge, name: &str, value: String) {
     if slot.is_none() {
         *slot = Some(value);
     }
-}
-
-/// `tchar` of RFC 9110 §5.6.2.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// `token68` characters of RFC 9110 §11.2 (before the `=` padding).

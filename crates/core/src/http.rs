@@ -30,6 +30,16 @@ pub fn header_joined(headers: &Headers, name: &str) -> Option<String> {
     }
 }
 
+/// Is `b` an RFC 9110 `tchar` (the characters of a header name or token)?
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Is `name` a valid HTTP header name (a non-empty RFC 9110 token)?
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(is_tchar)
+}
+
 /// Identifies one exchange (a connect preflight or an HTTP request) of a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ExchangeId(pub u32);

@@ -20,6 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::http::is_tchar;
 use crate::http::Headers;
 
 /// Default probe cadence.
@@ -547,11 +548,6 @@ fn merge_headers(
         ));
     }
     Ok(out)
-}
-
-/// `tchar` of RFC 9110 §5.6.2: a header name is one or more of these.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Headers the probe or the runtime owns: a stored value would break every

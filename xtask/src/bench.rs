@@ -17,6 +17,15 @@
 //!    do different amounts of work (mcprobe: discover + initialize + tools/list + a
 //!    safe call + validation; the inspector: initialize + tools/list), and the table
 //!    says so next to the numbers. Every run must succeed or the bench fails.
+//! 4. **scan throughput**: `mcprobe scan` of 2,000 endpoints. `mcprobe-fleet registry`
+//!    starts 4 fault fleets of fast scenarios (80 ports, 3 paths) and a fake MCP
+//!    Registry listing each endpoint 25 times (`?copy=K`), 100 a page; the release
+//!    `mcprobe scan --registry URL --out DIR` is run [`SCAN_RUNS`] times and timed
+//!    from spawn to exit (crawl, probes and report writing all count). Probes per
+//!    second is endpoints probed over that wall time; peak RSS is the scan process's
+//!    own, from GNU `/usr/bin/time -f %M` (left "not measured" without it). Targets
+//!    (issue 7): >= 1,000 probes/s and < 100 MB on 2 cores.
+//!    `cargo xtask bench scan` runs this part alone (no node, no peers).
 //!
 //! Numbers come from whatever machine runs this, builds and all: on the shared two-core
 //! CI box they move by tens of percent between runs, so the header records the load.
@@ -45,12 +54,28 @@ const SPEEDUP_TARGET: f64 = 10.0;
 /// the bench fails, so the bench always ends.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
+/// The scan part: fleets started by `mcprobe-fleet registry`, copies of each listed
+/// endpoint, timed runs (all count: each does the same crawl and probes against the
+/// same fleet, and the median hides a cold first run), and the targets.
+const SCAN_FLEETS: usize = 4;
+const SCAN_COPIES: usize = 25;
+const SCAN_RUNS: usize = 3;
+const SCAN_PROBES_TARGET: f64 = 1_000.0;
+const SCAN_RSS_TARGET_MB: f64 = 100.0;
+/// GNU time, for the scan's peak RSS.
+const GNU_TIME: &str = "/usr/bin/time";
+
 /// What each client does per run, printed next to its numbers so nobody reads the
 /// ratio as like for like.
 const MCPROBE_DOES: &str = "discover + initialize + tools/list + safe call + validation";
 const INSPECTOR_DOES: &str = "initialize + tools/list";
 
-pub fn run(root: &Path) -> Result<()> {
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    match args {
+        [] => {}
+        [only] if only == "scan" => return run_scan_only(root),
+        _ => bail!("usage: cargo xtask bench [scan]"),
+    }
     let tools = Tools::new(root);
     tools.install_all()?;
     let load_before = load_average();
@@ -65,6 +90,7 @@ pub fn run(root: &Path) -> Result<()> {
     if !mcprobe.exists() {
         bail!("built the CLI but {} is missing", mcprobe.display());
     }
+    let fleet = build_fleet(root)?;
 
     println!("bench: hot path, native (cargo bench -p mcprobe-core --bench hot_path)");
     let native_out = output_of(cargo().current_dir(root).args([
@@ -90,6 +116,12 @@ pub fn run(root: &Path) -> Result<()> {
     );
     let walls = wall_times(root, &tools, &mcprobe)?;
 
+    println!(
+        "bench: mcprobe scan of {} endpoints, {SCAN_RUNS} runs",
+        scan_endpoints()
+    );
+    let scan = scan_bench(root, &mcprobe, &fleet)?;
+
     let header = format!(
         "mcprobe bench: {} CPU(s), load {} before / {} after; node {node_version}, \
          server-everything {SERVER_EVERYTHING_VERSION}, inspector {INSPECTOR_VERSION}",
@@ -97,12 +129,44 @@ pub fn run(root: &Path) -> Result<()> {
         load_before,
         load_average(),
     );
-    let table = render_report(&header, &native, &wasm, &walls);
+    let table = render_report(&header, &native, &wasm, &walls, &scan);
     println!("\n{table}");
+    write_report(root, "report.md", &table)
+}
 
+/// `cargo xtask bench scan`: the scan part alone, its own table and file.
+fn run_scan_only(root: &Path) -> Result<()> {
+    let load_before = load_average();
+    println!("bench: building the CLI (release)");
+    run_cmd(
+        cargo()
+            .current_dir(root)
+            .args(["build", "--release", "-p", "mcprobe"]),
+    )?;
+    let mcprobe = target_dir(root).join("release/mcprobe");
+    let fleet = build_fleet(root)?;
+    println!(
+        "bench: mcprobe scan of {} endpoints, {SCAN_RUNS} runs",
+        scan_endpoints()
+    );
+    let scan = scan_bench(root, &mcprobe, &fleet)?;
+    let header = format!(
+        "mcprobe bench (scan only): {} CPU(s), load {} before / {} after",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_before,
+        load_average(),
+    );
+    let mut rows = vec![table_header()];
+    rows.extend(scan_rows(&scan));
+    let table = format!("{header}\n{}{}", align(&rows), scan_note(&scan));
+    println!("\n{table}");
+    write_report(root, "scan.md", &table)
+}
+
+fn write_report(root: &Path, name: &str, table: &str) -> Result<()> {
     let dir = target_dir(root).join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let report = dir.join("report.md");
+    let report = dir.join(name);
     std::fs::write(
         &report,
         format!("# cargo xtask bench\n\n```text\n{table}```\n"),
@@ -110,6 +174,24 @@ pub fn run(root: &Path) -> Result<()> {
     .with_context(|| format!("writing {}", report.display()))?;
     println!("bench: wrote {}", shown(root, &report));
     Ok(())
+}
+
+/// Builds `mcprobe-fleet` (release) and returns its path.
+fn build_fleet(root: &Path) -> Result<PathBuf> {
+    println!("bench: building the fault fleet (release)");
+    run_cmd(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "mcprobe-testkit",
+        "--bin",
+        "mcprobe-fleet",
+    ]))?;
+    let fleet = target_dir(root).join("release/mcprobe-fleet");
+    if !fleet.exists() {
+        bail!("built the fleet but {} is missing", fleet.display());
+    }
+    Ok(fleet)
 }
 
 // ---- Part 1: the native hot path ----
@@ -695,7 +777,304 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
+// ---- Part 4: mcprobe scan throughput ----
+
+/// The scan's figures over [`SCAN_RUNS`] runs.
+#[derive(Debug, Clone, PartialEq)]
+struct ScanBench {
+    /// Distinct endpoints the fake registry lists (each probed once a run).
+    endpoints: usize,
+    /// Registry pages each crawl read.
+    pages: u64,
+    runs: usize,
+    /// Spawn to exit, median and slowest run.
+    median_s: f64,
+    slowest_s: f64,
+    /// The probing alone as the scan reports it (`elapsed_ms`), median: the wall
+    /// time minus process start and the report files.
+    median_scan_s: f64,
+    /// The highest peak RSS of any run, in MB (10^6 bytes); `None` when not
+    /// measured, with why in `rss_how`.
+    peak_rss_mb: Option<f64>,
+    rss_how: String,
+    /// Verdicts per mode of the last run, most common first.
+    modes: Vec<(String, u64)>,
+}
+
+fn scan_endpoints() -> usize {
+    SCAN_FLEETS * 20 * SCAN_COPIES
+}
+
+/// The `mcprobe-fleet registry` process; stopped and reaped when dropped.
+struct FleetRegistry {
+    child: Child,
+    /// Closing it is the fleet's clean stop (its temp CA directory removed).
+    stdin: Option<std::process::ChildStdin>,
+    url: String,
+    endpoints: usize,
+}
+
+impl FleetRegistry {
+    fn start(fleet: &Path) -> Result<FleetRegistry> {
+        let mut cmd = Command::new(fleet);
+        cmd.args([
+            "registry",
+            "--fleets",
+            &SCAN_FLEETS.to_string(),
+            "--copies",
+            &SCAN_COPIES.to_string(),
+        ])
+        // A pipe we hold: the fleet also stops at its EOF if we die first.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("could not start `{}`", display_cmd(&cmd)))?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().context("the fleet's stdout")?;
+        // The first line on a thread, so a fleet that never prints cannot hang us.
+        let (tx, rx) = mpsc::channel::<std::io::Result<String>>();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut line = String::new();
+            let r = std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .map(|_| line);
+            let _ = tx.send(r);
+        });
+        let mut me = FleetRegistry {
+            child,
+            stdin,
+            url: String::new(),
+            endpoints: 0,
+        };
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(r) => r.context("reading the fleet's first line")?,
+            Err(_) => bail!("`{}` printed nothing within 30 s", display_cmd(&cmd)),
+        };
+        (me.url, me.endpoints) = parse_registry_line(&line)?;
+        Ok(me)
+    }
+}
+
+impl Drop for FleetRegistry {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        // EOF stops it within milliseconds; a fleet that ignores it is killed
+        // after 5 s rather than waited on forever.
+        for _ in 0..250 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `{"registry": url, "endpoints": n, ...}` -> (url, n).
+fn parse_registry_line(line: &str) -> Result<(String, usize)> {
+    let v: Value = serde_json::from_str(line.trim())
+        .with_context(|| format!("the fleet's first line is not JSON: {line:?}"))?;
+    let url = v["registry"]
+        .as_str()
+        .context("the fleet's first line has no string `registry`")?;
+    let n = v["endpoints"]
+        .as_u64()
+        .context("the fleet's first line has no number `endpoints`")?;
+    Ok((url.to_string(), n as usize))
+}
+
+fn scan_bench(root: &Path, mcprobe: &Path, fleet: &Path) -> Result<ScanBench> {
+    let reg = FleetRegistry::start(fleet)?;
+    let dir = target_dir(root).join("bench/scan");
+    let gnu_time = Path::new(GNU_TIME).exists();
+    let (mut walls, mut scan_s) = (Vec::new(), Vec::new());
+    let mut peak_kb: Option<u64> = None;
+    let mut last: Option<Value> = None;
+    for run in 1..=SCAN_RUNS {
+        let out = dir.join(format!("run{run}"));
+        let _ = std::fs::remove_dir_all(&out);
+        let rss_file = dir.join(format!("run{run}.maxrss"));
+        let _ = std::fs::remove_file(&rss_file);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut cmd = if gnu_time {
+            // `-o` keeps time's line out of mcprobe's stderr. A run killed by the
+            // watchdog kills time, not mcprobe; the scan then ends on its own.
+            let mut c = Command::new(GNU_TIME);
+            c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(mcprobe);
+            c
+        } else {
+            Command::new(mcprobe)
+        };
+        cmd.arg("scan")
+            .args(["--registry", &reg.url, "--out"])
+            .arg(&out);
+        for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+            cmd.env_remove(var).env_remove(var.to_ascii_lowercase());
+        }
+        let r = timed_run(&mut cmd)?;
+        if !r.status.success() {
+            bail!(
+                "`{}` failed ({})\nstdout: {}\nstderr: {}",
+                display_cmd(&cmd),
+                r.status,
+                tail(&String::from_utf8_lossy(&r.stdout), 20),
+                tail(&String::from_utf8_lossy(&r.stderr), 20)
+            );
+        }
+        let report_path = out.join("report.json");
+        let text = std::fs::read_to_string(&report_path)
+            .with_context(|| format!("reading {}", report_path.display()))?;
+        let report: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", report_path.display()))?;
+        let probed = report["totals"]["probed"].as_u64().unwrap_or(0) as usize;
+        if probed != reg.endpoints {
+            bail!(
+                "run {run}: the scan probed {probed} endpoints, the registry lists {} ({})",
+                reg.endpoints,
+                report["totals"]
+            );
+        }
+        if gnu_time {
+            let kb = std::fs::read_to_string(&rss_file)
+                .ok()
+                .and_then(|t| t.lines().last().and_then(|l| l.trim().parse::<u64>().ok()))
+                .with_context(|| {
+                    format!("{GNU_TIME} wrote no max RSS to {}", rss_file.display())
+                })?;
+            peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
+        }
+        walls.push(r.elapsed.as_secs_f64());
+        scan_s.push(report["elapsed_ms"].as_f64().unwrap_or(0.0) / 1e3);
+        last = Some(report);
+    }
+    let report = last.context("no scan ran")?;
+    let (median_s, slowest_s) = median_p95(&mut walls).context("no timed scan")?;
+    let (median_scan_s, _) = median_p95(&mut scan_s).context("no timed scan")?;
+    let modes = report["audit"]["modes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| {
+                    (
+                        m["mode"].as_str().unwrap_or("?").to_string(),
+                        m["count"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(ScanBench {
+        endpoints: reg.endpoints,
+        pages: report["sources"][0]["pages"].as_u64().unwrap_or(0),
+        runs: walls.len(),
+        median_s,
+        slowest_s,
+        median_scan_s,
+        // GNU time's %M is in KiB.
+        peak_rss_mb: peak_kb.map(|kb| kb as f64 * 1024.0 / 1e6),
+        rss_how: if gnu_time {
+            format!("peak RSS of the mcprobe process ({GNU_TIME} -f %M), highest run")
+        } else {
+            format!("not measured: no {GNU_TIME}")
+        },
+        modes,
+    })
+}
+
+fn probes_per_s(s: &ScanBench) -> f64 {
+    if s.median_s > 0.0 {
+        s.endpoints as f64 / s.median_s
+    } else {
+        f64::INFINITY
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// The scan's rows of the table.
+fn scan_rows(s: &ScanBench) -> Vec<[String; 5]> {
+    let rate = probes_per_s(s);
+    let rss = match s.peak_rss_mb {
+        Some(mb) => [
+            format!("{mb:.1} MB"),
+            format!(
+                "< {SCAN_RSS_TARGET_MB:.0} MB: {}",
+                met(mb < SCAN_RSS_TARGET_MB)
+            ),
+        ],
+        None => [
+            "-".into(),
+            format!("< {SCAN_RSS_TARGET_MB:.0} MB: not measured"),
+        ],
+    };
+    let [rss_value, rss_target] = rss;
+    vec![
+        [
+            format!("scan {} endpoints, total time", s.endpoints),
+            format!("{:.2} s", s.median_s),
+            format!("{:.2} s", s.slowest_s),
+            String::new(),
+            format!(
+                "spawn to exit: crawl of {} pages + probes + report; probing {:.2} s by report.json",
+                s.pages, s.median_scan_s
+            ),
+        ],
+        [
+            "scan probes per second".into(),
+            format!("{rate:.0}/s"),
+            String::new(),
+            format!(">= {SCAN_PROBES_TARGET:.0}/s: {}", met(rate >= SCAN_PROBES_TARGET)),
+            "endpoints / median total time (one probe = the whole check of one endpoint)".into(),
+        ],
+        [
+            "scan peak RSS".into(),
+            rss_value,
+            String::new(),
+            rss_target,
+            s.rss_how.clone(),
+        ],
+    ]
+}
+
+/// The paragraph under the table about the scan.
+fn scan_note(s: &ScanBench) -> String {
+    let modes = s
+        .modes
+        .iter()
+        .map(|(m, n)| format!("{m} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "\nscan: release `mcprobe scan --registry URL` (defaults: --concurrency 64, 2 in flight \
+         per host:port), {} runs, median and slowest; `mcprobe-fleet registry` serves {SCAN_FLEETS} \
+         fleets of 20 fast scenarios (no timeouts) on {} ports, each endpoint listed \
+         {SCAN_COPIES} times. Verdicts: {modes}.\n",
+        s.runs,
+        SCAN_FLEETS * 20,
+    )
+}
+
 // ---- The table ----
+
+fn table_header() -> [String; 5] {
+    [
+        "measurement".into(),
+        "median".into(),
+        "p95".into(),
+        "target".into(),
+        "notes".into(),
+    ]
+}
 
 /// The whole report: header, one aligned table, notes. Pure, so it is tested.
 fn render_report(
@@ -703,14 +1082,9 @@ fn render_report(
     native: &[HotRow],
     wasm: &std::result::Result<Vec<HotRow>, String>,
     walls: &Walls,
+    scan: &ScanBench,
 ) -> String {
-    let mut rows: Vec<[String; 5]> = vec![[
-        "measurement".into(),
-        "median".into(),
-        "p95".into(),
-        "target".into(),
-        "notes".into(),
-    ]];
+    let mut rows: Vec<[String; 5]> = vec![table_header()];
     let hot = |platform: &str, r: &HotRow| -> [String; 5] {
         [
             format!("hot path {platform}, {} tools", r.tools),
@@ -764,6 +1138,7 @@ fn render_report(
         ),
         format!("mcprobe is {ratio:.1}x faster (wall time, more work per run)"),
     ]);
+    rows.extend(scan_rows(scan));
 
     let mut out = format!("{header}\n");
     out.push_str(&align(&rows));
@@ -777,6 +1152,7 @@ fn render_report(
          streamableHttp at {}; p95 is nearest-rank (with {} runs, the slowest).",
         walls.mcprobe.runs, walls.url, walls.mcprobe.runs
     );
+    out.push_str(&scan_note(scan));
     if walls.mcprobe.tools_seen != walls.inspector.tools_seen {
         // Seen on server-everything: it registers `get-roots-list` only for a client
         // that declares the roots capability, which the inspector does and mcprobe
@@ -1014,6 +1390,7 @@ validate + fingerprint of a tools/list answer (native, release)
             &native,
             &Err("cargo build failed\n  caused by: x".into()),
             &walls(20.0, 350.0),
+            &scan_figures(1.6, Some(31.5)),
         );
         assert!(report.starts_with("header\nmeasurement"), "{report}");
         assert!(report.contains(MCPROBE_DOES), "{report}");
@@ -1024,22 +1401,93 @@ validate + fingerprint of a tools/list answer (native, release)
             report.contains("wasm: not measured (cargo build failed caused by: x)"),
             "{report}"
         );
-        let slow = render_report("h", &native, &Ok(native.clone()), &walls(50.0, 350.0));
+        let slow = render_report(
+            "h",
+            &native,
+            &Ok(native.clone()),
+            &walls(50.0, 350.0),
+            &scan_figures(1.6, Some(31.5)),
+        );
         assert!(slow.contains(">= 10x: MISSED"), "{slow}");
         assert!(slow.contains("hot path wasm32/node, 100 tools"), "{slow}");
         assert!(!slow.contains("not measured"), "{slow}");
         assert!(!slow.contains("tools seen differ"), "{slow}");
         let mut differ = walls(20.0, 350.0);
         differ.inspector.tools_seen = 14;
-        let noted = render_report("h", &native, &Ok(native.clone()), &differ);
+        let noted = render_report(
+            "h",
+            &native,
+            &Ok(native.clone()),
+            &differ,
+            &scan_figures(1.6, Some(31.5)),
+        );
         assert!(noted.contains("tools seen differ"), "{noted}");
         assert!(noted.contains("saw 14 tools"), "{noted}");
+    }
+
+    fn scan_figures(median_s: f64, peak_rss_mb: Option<f64>) -> ScanBench {
+        ScanBench {
+            endpoints: 2000,
+            pages: 20,
+            runs: 3,
+            median_s,
+            slowest_s: median_s * 1.2,
+            median_scan_s: median_s * 0.9,
+            peak_rss_mb,
+            rss_how: "peak RSS".into(),
+            modes: vec![("ok".into(), 500), ("http_error".into(), 200)],
+        }
+    }
+
+    #[test]
+    fn the_scan_rows_mark_each_target_met_or_missed() {
+        let text = |s: &ScanBench| {
+            let mut rows = vec![table_header()];
+            rows.extend(scan_rows(s));
+            format!("{}{}", align(&rows), scan_note(s))
+        };
+        // 2000 endpoints in 1.6 s is 1250/s; 31.5 MB.
+        let fast = text(&scan_figures(1.6, Some(31.5)));
+        assert!(fast.contains("1250/s"), "{fast}");
+        assert!(fast.contains(">= 1000/s: met"), "{fast}");
+        assert!(fast.contains("31.5 MB"), "{fast}");
+        assert!(fast.contains("< 100 MB: met"), "{fast}");
+        assert!(fast.contains("ok 500, http_error 200"), "{fast}");
+        // 4 s is 500/s; 150 MB.
+        let slow = text(&scan_figures(4.0, Some(150.0)));
+        assert!(slow.contains("500/s"), "{slow}");
+        assert!(slow.contains(">= 1000/s: MISSED"), "{slow}");
+        assert!(slow.contains("< 100 MB: MISSED"), "{slow}");
+        let unmeasured = text(&scan_figures(1.0, None));
+        assert!(
+            unmeasured.contains("< 100 MB: not measured"),
+            "{unmeasured}"
+        );
+        assert!(!unmeasured.contains("MISSED"), "{unmeasured}");
+    }
+
+    #[test]
+    fn the_fleet_registry_line_gives_url_and_count() {
+        let (url, n) = parse_registry_line(
+            "{\"registry\":\"http://127.0.0.1:4100/bench\",\"endpoints\":2000,\"fleets\":4}\n",
+        )
+        .expect("parses");
+        assert_eq!((url.as_str(), n), ("http://127.0.0.1:4100/bench", 2000));
+        assert!(parse_registry_line("{\"endpoints\":2000}").is_err());
+        assert!(parse_registry_line("{\"registry\":\"http://x\"}").is_err());
+        assert!(parse_registry_line("Compiling...").is_err());
     }
 
     #[test]
     fn table_columns_line_up() {
         let native = parse_hot_path(HOT_PATH_OUT).expect("parses");
-        let report = render_report("h", &native, &Ok(native.clone()), &walls(20.0, 350.0));
+        let report = render_report(
+            "h",
+            &native,
+            &Ok(native.clone()),
+            &walls(20.0, 350.0),
+            &scan_figures(1.6, Some(31.5)),
+        );
         // Every row's median ends in the same column: right-aligned numbers.
         let ends: Vec<usize> = report
             .lines()

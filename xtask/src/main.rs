@@ -37,7 +37,8 @@ tasks:
   dev                          build the CLI, start the fault fleet, run a few checks and
                                keep the fleet serving until Ctrl-C
   bench                        hot path (native + wasm) and mcprobe vs the MCP Inspector
-                               wall time; prints a table, writes target/bench/report.md
+                               wall time, scan of 2,000 endpoints; prints a table, writes
+                               target/bench/report.md (`bench scan`: the scan section alone)
 ";
 
 fn main() -> ExitCode {
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
         Some("install") => worker::install(&repo_root()),
         Some("env") => print_env(&repo_root()),
         Some("dev") => dev::run(&repo_root()),
-        Some("bench") => bench::run(&repo_root()),
+        Some("bench") => bench::run(&repo_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

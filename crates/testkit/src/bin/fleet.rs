@@ -9,12 +9,51 @@
 //! `mcprobe-fleet stdio <kind>` instead serves ONE MCP conversation over its
 //! own stdin/stdout and exits at stdin EOF (see `mcprobe_testkit::stdio`), for
 //! `mcprobe check -- mcprobe-fleet stdio <kind>`.
+//!
+//! `mcprobe-fleet registry [--fleets F] [--copies N]` instead starts F fleets
+//! of fast scenarios only ([`REGISTRY_SCENARIOS`]) and a fake MCP Registry
+//! (`mcprobe_testkit::registry`) listing each of their endpoints N times
+//! (`Listing::copies`), prints ONE line `{"registry": url, "endpoints": n, ...}`
+//! and serves the same way: the scan benchmark of `cargo xtask bench`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mcprobe_testkit::registry::{FakeRegistry, Listing};
 use mcprobe_testkit::Fleet;
+
+/// What `registry` mode lists: scenarios whose verdict comes back in
+/// milliseconds. Timeout-shaped ones (never-answers, drip, endless-sse, ...)
+/// would cost their whole deadline, two at a time per host, and turn a
+/// throughput benchmark into a measure of `--timeout`.
+const REGISTRY_SCENARIOS: &[&str] = &[
+    "ok-modern",
+    "ok-legacy-json",
+    "ok-dual-era",
+    "ok-http-sse",
+    "refused",
+    "asleep-render",
+    "asleep-heroku",
+    "asleep-vercel",
+    "moved-to-mcp",
+    "moved-to-v1",
+    "http-503",
+    "http-500-html",
+    "auth-oauth",
+    "handshake-html",
+    "tools-list-error",
+    "half-auth-401",
+    "call-error",
+    "malformed-no-jsonrpc",
+    "malformed-wrong-id",
+    "malformed-schema-string",
+];
+/// Entries a registry page in `registry` mode (the official API's maximum).
+const REGISTRY_PAGE_SIZE: usize = 100;
+/// Upper bounds for `registry` mode, so a typo cannot eat the machine.
+const MAX_FLEETS: usize = 64;
+const MAX_COPIES: usize = 10_000;
 
 const USAGE: &str = "usage: mcprobe-fleet [--only NAME[,NAME...]]\n\
     Prints {\"ca_pem\": ..., \"servers\": {name: url}} on one line, then serves\n\
@@ -24,12 +63,18 @@ const USAGE: &str = "usage: mcprobe-fleet [--only NAME[,NAME...]]\n\
     Serves one MCP conversation on stdin/stdout and exits at stdin EOF. KIND:\n\
     modern, dual, legacy, legacy-silent, noisy, crash (exits 3 after the first\n\
     line), hang (never answers or exits; writes its PID to $MCPROBE_PID_FILE).\n\
-    $MCPROBE_STDIO_LOG, when set, names a file every line received is appended to.";
+    $MCPROBE_STDIO_LOG, when set, names a file every line received is appended to.\n\
+    \n\
+    usage: mcprobe-fleet registry [--fleets F] [--copies N]\n\
+    Starts F fleets (default 4) of fast scenarios and a fake MCP Registry listing\n\
+    each endpoint N times (default 25); prints {\"registry\": url, \"endpoints\": n,\n\
+    \"fleets\": F, \"copies\": N} on one line, then serves like the fleet.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.split_first() {
         Some((first, rest)) if first == "stdio" => stdio(rest).map(ExitCode::from),
+        Some((first, rest)) if first == "registry" => registry(rest).map(|()| ExitCode::SUCCESS),
         _ => run().map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -78,18 +123,6 @@ fn run() -> anyhow::Result<()> {
     let only_refs: Vec<&str> = only.iter().map(String::as_str).collect();
     let fleet = Fleet::start_only(&only_refs)?;
 
-    // Signal handlers go in before the URLs are printed, so a parent that
-    // reads the line and immediately sends SIGTERM still gets a clean stop
-    // (temp CA directory removed).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("building the signal runtime")?;
-    let signals = {
-        let _guard = rt.enter();
-        Signals::register()?
-    };
-
     let servers: serde_json::Map<String, serde_json::Value> = fleet
         .names()
         .into_iter()
@@ -102,6 +135,77 @@ fn run() -> anyhow::Result<()> {
         "ca_pem": fleet.ca_pem_path().display().to_string(),
         "servers": servers,
     });
+    announce_and_serve(&line)?;
+    drop(fleet);
+    Ok(())
+}
+
+/// `mcprobe-fleet registry [--fleets F] [--copies N]`.
+fn registry(args: &[String]) -> anyhow::Result<()> {
+    let (mut fleets, mut copies) = (4usize, 25usize);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut number = |what: &str, max: usize| -> anyhow::Result<usize> {
+            let raw = it
+                .next()
+                .with_context(|| format!("{what} needs a number"))?;
+            match raw.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => anyhow::bail!("{what} must be a number from 1 to {max} (got {raw:?})"),
+            }
+        };
+        match arg.as_str() {
+            "--fleets" => fleets = number("--fleets", MAX_FLEETS)?,
+            "--copies" => copies = number("--copies", MAX_COPIES)?,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => anyhow::bail!("unexpected argument {other:?}\n{USAGE}"),
+        }
+    }
+    // Several fleets rather than more copies: every scenario gets a port per
+    // fleet, and the scanner's per-host limit (2 in flight per host:port)
+    // makes the number of ports, not of URLs, the ceiling on parallelism.
+    let started: Vec<Fleet> = (0..fleets)
+        .map(|_| Fleet::start_only(REGISTRY_SCENARIOS))
+        .collect::<anyhow::Result<_>>()?;
+    let mut listing = Listing::new();
+    for (f, fleet) in started.iter().enumerate() {
+        for name in REGISTRY_SCENARIOS {
+            listing = listing.remote(&format!("io.github.mcprobe/f{f}-{name}"), &fleet.url(name));
+        }
+    }
+    let listing = listing.copies(copies);
+    let endpoints = listing.len();
+    let reg = FakeRegistry::start_with_page_size(vec![("bench", listing)], REGISTRY_PAGE_SIZE)?;
+    let line = serde_json::json!({
+        "registry": reg.url("bench"),
+        "endpoints": endpoints,
+        "fleets": fleets,
+        "copies": copies,
+        "scenarios": REGISTRY_SCENARIOS,
+    });
+    announce_and_serve(&line)?;
+    drop(reg);
+    drop(started);
+    Ok(())
+}
+
+/// Prints `line` (one line of JSON) and serves until stdin reaches EOF or
+/// SIGTERM / SIGINT arrives.
+fn announce_and_serve(line: &serde_json::Value) -> anyhow::Result<()> {
+    // Signal handlers go in before the line is printed, so a parent that
+    // reads it and immediately sends SIGTERM still gets a clean stop
+    // (temp CA directory removed).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the signal runtime")?;
+    let signals = {
+        let _guard = rt.enter();
+        Signals::register()?
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}").context("writing to stdout")?;
     out.flush().context("flushing stdout")?;
@@ -114,7 +218,6 @@ fn run() -> anyhow::Result<()> {
             _ = signals.any() => {}
         }
     });
-    drop(fleet);
     Ok(())
 }
 

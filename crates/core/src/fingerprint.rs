@@ -234,9 +234,7 @@ fn write_canonical(out: &mut String, value: &Value, depth: usize) -> bool {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Number(n) => push_number(out, n),
         Value::String(s) => push_json_string(out, s),
         Value::Array(items) => {
             out.push('[');
@@ -280,6 +278,64 @@ fn write_canonical(out: &mut String, value: &Value, depth: usize) -> bool {
         }
     }
     true
+}
+
+/// Does any byte need a JSON escape (a control byte, `"` or `\\`)? Eight
+/// bytes at a time (SWAR): strings are most of a tool list's canonical form.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Some byte of `w` is zero (the classic has-zero-byte test).
+    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // Bytes below 0x20: subtracting 0x20 borrows into the high bit of
+        // bytes < 0x20 (bytes >= 0x80 are masked out by `!w`).
+        let control = w.wrapping_sub(0x20 * ONES) & !w & HIGHS != 0;
+        if control
+            || has_zero(w ^ (u64::from(b'"') * ONES))
+            || has_zero(w ^ (u64::from(b'\\') * ONES))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// A number as serde_json prints it. Integers (nearly all numbers in tool
+/// schemas) are written digit by digit: `write!` costs more than the rest of
+/// a small schema's canonical form.
+fn push_number(out: &mut String, n: &serde_json::Number) {
+    if let Some(u) = n.as_u64() {
+        push_u64(out, u);
+    } else if let Some(i) = n.as_i64() {
+        out.push('-');
+        push_u64(out, i.unsigned_abs());
+    } else {
+        let _ = write!(out, "{n}");
+    }
+}
+
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in &digits[at..] {
+        out.push(char::from(*d));
+    }
 }
 
 /// The same text as [`canonical_json`], with an explicit stack, so a deeply
@@ -347,7 +403,7 @@ fn canonical_json_iterative(value: &Value) -> String {
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     // Most strings need no escape at all: one scan, one copy.
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push_str(s);
         out.push('"');
         return;
@@ -387,13 +443,18 @@ pub fn sha256_tag(bytes: &[u8]) -> String {
 /// formatting machinery cost more than the hashing itself on the hot path.
 fn tag_of(digest: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(7 + 2 * digest.len());
-    out.push_str("sha256:");
-    for b in digest {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 0x0f)] as char);
+    // Built on the stack, allocated once: this runs once per tool.
+    let mut buf = [0u8; 7 + 64];
+    buf[..7].copy_from_slice(b"sha256:");
+    for (i, b) in digest.iter().take(32).enumerate() {
+        buf[7 + 2 * i] = HEX[usize::from(b >> 4)];
+        buf[8 + 2 * i] = HEX[usize::from(b & 0x0f)];
     }
-    out
+    let len = 7 + 2 * digest.len().min(32);
+    // Only ASCII was written, so this cannot fail.
+    std::str::from_utf8(&buf[..len])
+        .unwrap_or("sha256:")
+        .to_string()
 }
 
 /// The key a tool is sorted and matched by: its name, or the canonical JSON of
@@ -840,6 +901,23 @@ mod tests {
             }
             Value::Array(items) => Value::Array(items.iter().map(reverse_keys).collect()),
             other => other.clone(),
+        }
+    }
+
+    #[test]
+    fn the_escape_scan_agrees_with_a_plain_one() {
+        // Every special byte at every offset of strings around the 8-byte chunks.
+        for len in 0..20usize {
+            for at in 0..len.max(1) {
+                for special in [0u8, 0x1f, b'"', b'\\', 0x20, b'a', 0x7f, 0x80, 0xff] {
+                    let mut bytes = vec![b'x'; len];
+                    if len > 0 {
+                        bytes[at] = special;
+                    }
+                    let plain = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                    assert_eq!(needs_escape(&bytes), plain, "{bytes:?}");
+                }
+            }
         }
     }
 

@@ -1,5 +1,7 @@
-//! Start here: the Worker's HTTP API (this slice: `POST /api/check` and
-//! `GET /api/health`; monitors, history and badges come with later slices).
+//! Start here: the Worker's HTTP API: the router, `POST /api/check` and
+//! `GET /api/health`. Monitors are in [`crate::monitors`], status and
+//! `/metrics` in [`crate::status`], badges in [`crate::badges`], the cron and
+//! `GET /api/debug/writes` in [`crate::cron`].
 //!
 //! `POST /api/check` `{"url": "...", "headers"?: {"Name": "value"}}` probes
 //! the URL now with the core probe (through [`crate::probe_host`]) and answers
@@ -56,7 +58,7 @@ impl ApiError {
         }
     }
 
-    fn method_not_allowed(method: &Method, allow: &'static str) -> ApiError {
+    pub(crate) fn method_not_allowed(method: &Method, allow: &'static str) -> ApiError {
         ApiError {
             allow: Some(allow),
             ..ApiError::new(
@@ -72,7 +74,7 @@ impl ApiError {
         json!({"error": self.error, "hint": self.hint}).to_string()
     }
 
-    fn into_response(self) -> worker::Result<Response> {
+    pub(crate) fn into_response(self) -> worker::Result<Response> {
         let resp = json_response(self.status, self.body())?;
         if let Some(allow) = self.allow {
             resp.headers().set("Allow", allow)?;
@@ -103,10 +105,22 @@ pub async fn route(req: Request, env: Env) -> worker::Result<Response> {
             }
             _ => Err(ApiError::method_not_allowed(&method, "GET")),
         },
+        "/metrics" => match method {
+            Method::Get | Method::Head => crate::status::metrics(&env).await,
+            _ => Err(ApiError::method_not_allowed(&method, "GET")),
+        },
+        "/api/debug/writes" => match method {
+            Method::Get => crate::cron::debug_writes(&req, &env).await,
+            _ => Err(ApiError::method_not_allowed(&method, "GET")),
+        },
+        p if p == "/api/monitors" || p.starts_with("/api/monitors/") => {
+            crate::monitors::route(req, &env, &path).await
+        }
+        p if p.starts_with("/badge/") => crate::badges::route(&req, &env, &path).await,
         _ => Err(ApiError::new(
             404,
             format!("no route {path}"),
-            "the API has POST /api/check and GET /api/health",
+            "the API has /api/check, /api/monitors[/{id}[/status|/maintenance]], /badge/{id}.svg|.json, /metrics and /api/health",
         )),
     };
     match result {
@@ -184,7 +198,7 @@ async fn rate_limit(req: &Request, env: &Env) -> Result<(), ApiError> {
 
 /// Reads the body, stopping as soon as it passes `cap` (a declared
 /// Content-Length over the cap is refused before reading anything).
-async fn read_capped(req: &mut Request, cap: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_capped(req: &mut Request, cap: usize) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             413,
@@ -343,7 +357,7 @@ fn parse_headers(map: Map<String, Value>) -> Result<Headers, ApiError> {
     Ok(headers)
 }
 
-fn json_response(status: u16, body: String) -> worker::Result<Response> {
+pub(crate) fn json_response(status: u16, body: String) -> worker::Result<Response> {
     let resp = Response::ok(body)?.with_status(status);
     resp.headers()
         .set("Content-Type", "application/json; charset=utf-8")?;
@@ -352,7 +366,7 @@ fn json_response(status: u16, body: String) -> worker::Result<Response> {
     Ok(resp)
 }
 
-fn internal(e: worker::Error) -> ApiError {
+pub(crate) fn internal(e: worker::Error) -> ApiError {
     ApiError::new(
         500,
         format!("the Worker failed: {e}"),

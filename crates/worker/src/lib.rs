@@ -2,26 +2,53 @@
 //!
 //! Start here: this file only wires the runtime's events to the modules. The
 //! Worker is a host for the very same core probe as the CLI
-//! (`mcprobe_core::Probe`): it brings the I/O (`worker::Fetch`), the clock and
-//! the HTTP API; the core brings the protocol, the judging and the verdict.
+//! (`mcprobe_core::Probe`): it brings the I/O (`worker::Fetch`, D1), the clock
+//! and the HTTP API; the core brings the protocol, the judging, the verdict,
+//! the monitor rules, the schedule, the roll-ups and the badges.
 //!
 //! Modules, one area each:
-//! - [`api`]: the router and `POST /api/check`, `GET /api/health`
-//! - [`target`]: which URLs a public check may reach (pure, host-tested)
-//! - [`probe_host`]: the host loop driving the core probe through `Fetch`
+//! - [`api`] - the router, `POST /api/check`, `GET /api/health`
+//! - [`monitors`] - `/api/monitors...` (registry, admin token, maintenance)
+//! - [`status`] - `/api/monitors/{id}/status` and `/metrics`
+//! - [`badges`] - `/badge/{id}.svg|.json`
+//! - [`cron`] - the scheduled probes and the idempotent write path
+//! - [`store`] - D1 behind a small trait
+//! - [`target`] - which URLs may be probed (pure, host-tested)
+//! - [`probe_host`] - the host loop driving the core probe through `Fetch`
 //!
 //! Build with `worker-build` (see `xtask/src/worker.rs`), run under workerd
-//! with `wrangler dev` (`wrangler.toml` at the repository root). The D1
-//! binding `DB` and the migrations are in place for the next slices
-//! (monitors, cron, history, badges); this slice does not read them yet.
+//! with `wrangler dev` (`wrangler.toml` at the repository root; the cron is
+//! fired there by `GET /__scheduled?cron=*+*+*+*+*`).
 
 pub mod api;
+pub mod badges;
+pub mod cron;
+pub mod monitors;
 pub mod probe_host;
+pub mod status;
+pub mod store;
 pub mod target;
 
-use worker::{event, Context, Env, Request, Response};
+use worker::{
+    console_log, event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     api::route(req, env).await
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    // The trigger's time, not the clock: both runs of one tick agree on it.
+    let at = event.schedule();
+    let scheduled_ms = if at.is_finite() && at > 0.0 {
+        at as u64
+    } else {
+        probe_host::now_ms()
+    };
+    match cron::run(&env, scheduled_ms).await {
+        Ok(summary) => console_log!("mcprobe cron: {summary}"),
+        Err(e) => console_log!("mcprobe cron failed: {e}"),
+    }
 }

@@ -85,7 +85,17 @@ fn trim_millis(iso: &str) -> String {
 
 /// Runs a probe to its verdict. `cfg.preflight` must be false (a Worker has
 /// no DNS or TCP API for a connect preflight); it is forced here.
-pub async fn run(mut cfg: ProbeConfig, policy: Policy) -> Result<Verdict, String> {
+pub async fn run(cfg: ProbeConfig, policy: Policy) -> Result<Verdict, String> {
+    run_with_snapshot(cfg, policy).await.map(|(v, _)| v)
+}
+
+/// [`run`], also giving the tool-list snapshot when the probe read one (the
+/// scheduled monitor stores it once per hash and compares the next probes
+/// with it, which is what makes a verdict `schema_drift`).
+pub async fn run_with_snapshot(
+    mut cfg: ProbeConfig,
+    policy: Policy,
+) -> Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>), String> {
     cfg.preflight = false;
     cfg.stdio = false;
     let mut probe = Probe::new(cfg, now_ms()).map_err(|e| e.to_string())?;
@@ -156,7 +166,7 @@ pub async fn run(mut cfg: ProbeConfig, policy: Policy) -> Result<Verdict, String
     for (_, f) in in_flight.drain() {
         f.stop();
     }
-    Ok(verdict)
+    Ok((verdict, probe.snapshot().cloned()))
 }
 
 fn feed(probe: &mut Probe, in_flight: &mut HashMap<ExchangeId, InFlight>, event: Event) {

@@ -327,6 +327,8 @@ pub fn start_wrangler_dev(paths: &EdgePaths, opts: &DevOptions) -> Result<Wrangl
         paths.root.join("wrangler.toml")
     };
 
+    write_dev_vars(&config)?;
+
     let mut migrate = paths.command(&paths.wrangler())?;
     migrate
         .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
@@ -396,6 +398,31 @@ pub fn start_wrangler_dev(paths: &EdgePaths, opts: &DevOptions) -> Result<Wrangl
         // Polling a port: there is no readiness signal to wait on instead.
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The admin token of local dev and the tests (never a deployed one).
+pub const DEV_ADMIN_TOKEN: &str = "dev-admin-token";
+
+/// Makes sure `.dev.vars` next to `config` (where `wrangler dev` reads it)
+/// holds an ADMIN_TOKEN secret: the dev one is added when none is there, and a
+/// developer's own file and token are otherwise left alone. `.dev.vars` is
+/// git-ignored.
+fn write_dev_vars(config: &Path) -> Result<()> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let path = dir.join(".dev.vars");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    if existing
+        .lines()
+        .any(|l| l.trim_start().starts_with("ADMIN_TOKEN="))
+    {
+        return Ok(());
+    }
+    let mut text = existing;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("ADMIN_TOKEN={DEV_ADMIN_TOKEN}\n"));
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Writes `target/wrangler-prebuilt/wrangler.toml` (see [`prebuilt_config`]);

@@ -1,0 +1,385 @@
+//! Start here: the monitor registry routes. The rules of what a monitor may
+//! be are the core's (`mcprobe_core::monitor`: validate_new, apply_patch,
+//! maintenance_until); this module adds the Worker's address policy
+//! ([`crate::target`]), the admin token and the D1 rows.
+//!
+//! - `POST /api/monitors` (token) -> 201 `{"id"}`
+//! - `GET /api/monitors` -> the public monitors, no token, no header values
+//! - `GET|PATCH|DELETE /api/monitors/{id}` (token); DELETE retires the row
+//!   (history keeps pointing at it) and answers 204
+//! - `POST /api/monitors/{id}/maintenance` `{"minutes"}` (token)
+//! - `GET /api/monitors/{id}/status` is [`crate::status`]'s.
+//!
+//! The token is the `ADMIN_TOKEN` secret (`.dev.vars` under wrangler dev). A
+//! Worker without it refuses every admin call (fails closed).
+
+use std::collections::BTreeMap;
+
+use mcprobe_core::monitor::{self, MonitorSpec};
+use serde_json::{json, Map, Value};
+use worker::{Env, Method, Request, Response};
+
+use crate::api::{self, ApiError, ALLOW_LOOPBACK_VAR};
+use crate::store::{col_str, col_u64, D1Store, Param, Store};
+use crate::target::Policy;
+
+/// The secret holding the admin token.
+pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// Largest monitor body read.
+const MAX_BODY: usize = 32 * 1024;
+
+/// A stored monitor.
+#[derive(Debug, Clone)]
+pub struct Monitor {
+    pub id: String,
+    pub spec: MonitorSpec,
+    pub maintenance_until_ms: Option<u64>,
+}
+
+impl Monitor {
+    /// What anyone may see (no header values, no alert routing).
+    pub fn public_json(&self) -> Value {
+        let mut v = self.spec.public_json();
+        if let Value::Object(o) = &mut v {
+            o.insert("id".into(), json!(self.id));
+            o.insert(
+                "maintenance_until_ms".into(),
+                json!(self.maintenance_until_ms),
+            );
+        }
+        v
+    }
+}
+
+pub(crate) fn core_err(e: monitor::ApiError) -> ApiError {
+    ApiError::new(e.status, e.error, e.hint)
+}
+
+pub(crate) fn db_err(e: String) -> ApiError {
+    ApiError::new(
+        503,
+        format!("the database failed: {e}"),
+        "try again shortly",
+    )
+}
+
+pub(crate) fn policy(env: &Env) -> Policy {
+    Policy {
+        allow_loopback: env
+            .var(ALLOW_LOOPBACK_VAR)
+            .map(|v| v.to_string() == "1")
+            .unwrap_or(false),
+    }
+}
+
+/// Checks `Authorization: Bearer <ADMIN_TOKEN>`.
+pub(crate) fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let expected = env
+        .secret(ADMIN_TOKEN)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(ADMIN_TOKEN).map(|s| s.to_string()))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                503,
+                "this Worker has no ADMIN_TOKEN",
+                "set it with `wrangler secret put ADMIN_TOKEN` (.dev.vars under wrangler dev)",
+            )
+        })?;
+    let given = req.headers().get("Authorization").ok().flatten();
+    let token = given
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim);
+    match token {
+        Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
+        _ => Err(ApiError::new(
+            401,
+            "missing or wrong admin token",
+            "send Authorization: Bearer <ADMIN_TOKEN>",
+        )),
+    }
+}
+
+/// Compares without stopping at the first difference, so the time taken does
+/// not tell how much of a guessed token was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Routes `/api/monitors...`.
+pub async fn route(req: Request, env: &Env, path: &str) -> Result<Response, ApiError> {
+    let method = req.method();
+    let rest = path.trim_start_matches("/api/monitors");
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    match (parts.as_slice(), method.clone()) {
+        ([""], Method::Get) => list_public(env).await,
+        ([""], Method::Post) => create(req, env).await,
+        ([""], _) => Err(ApiError::method_not_allowed(&method, "GET, POST")),
+        ([id], Method::Get) => {
+            require_admin(&req, env)?;
+            let m = load_or_404(env, id).await?;
+            ok_json(200, m.public_json())
+        }
+        ([id], Method::Patch) => patch(req, env, id).await,
+        ([id], Method::Delete) => {
+            require_admin(&req, env)?;
+            let store = D1Store::from_env(env).map_err(db_err)?;
+            let n = store
+                .exec(
+                    "UPDATE monitors SET retired_at_ms = ? WHERE id = ? AND retired_at_ms IS NULL",
+                    &[Param::int(crate::probe_host::now_ms()), Param::text(*id)],
+                )
+                .await
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(not_found(id));
+            }
+            Response::empty()
+                .map(|r| r.with_status(204))
+                .map_err(api::internal)
+        }
+        ([_], _) => Err(ApiError::method_not_allowed(&method, "GET, PATCH, DELETE")),
+        ([id, "maintenance"], Method::Post) => maintenance(req, env, id).await,
+        ([_, "maintenance"], _) => Err(ApiError::method_not_allowed(&method, "POST")),
+        ([id, "status"], Method::Get) => crate::status::status(&req, env, id).await,
+        ([_, "status"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
+        _ => Err(ApiError::new(
+            404,
+            format!("no route {path}"),
+            "see /api/monitors/{id}, /status and /maintenance",
+        )),
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        404,
+        format!("no monitor {id:?}"),
+        "list them with GET /api/monitors",
+    )
+}
+
+fn ok_json(status: u16, v: Value) -> Result<Response, ApiError> {
+    api::json_response(status, v.to_string()).map_err(api::internal)
+}
+
+async fn read_json(req: &mut Request) -> Result<Value, ApiError> {
+    let body = api::read_capped(req, MAX_BODY).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            format!("the body is not JSON ({e})"),
+            "send a JSON object",
+        )
+    })
+}
+
+/// The core checks the URL's shape; the Worker adds where it may point.
+fn check_target(url: &str, env: &Env) -> Result<(), ApiError> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        ApiError::new(
+            400,
+            format!("\"url\" is not a URL ({e})"),
+            "give the server's full endpoint",
+        )
+    })?;
+    policy(env)
+        .check(&parsed)
+        .map_err(|r| ApiError::new(r.status(), r.describe(), r.hint()))
+}
+
+async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    let body = read_json(&mut req).await?;
+    let spec = monitor::validate_new(&body).map_err(core_err)?;
+    check_target(&spec.url, env)?;
+    let id = new_id();
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    store
+        .exec(
+            "INSERT INTO monitors (id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &spec_params(&id, &spec, crate::probe_host::now_ms()),
+        )
+        .await
+        .map_err(db_err)?;
+    ok_json(201, json!({ "id": id }))
+}
+
+fn spec_params(id: &str, spec: &MonitorSpec, now_ms: u64) -> Vec<Param> {
+    vec![
+        Param::text(id),
+        Param::text(&spec.url),
+        Param::text(&spec.name),
+        Param::int(u64::from(spec.interval_s)),
+        Param::int(u64::from(spec.public)),
+        Param::opt_text(spec.runbook_url.as_deref()),
+        Param::text(serde_json::to_string(&spec.headers).unwrap_or_else(|_| "{}".into())),
+        Param::text(Value::Object(spec.alerts.clone()).to_string()),
+        Param::int(now_ms),
+    ]
+}
+
+async fn patch(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    let body = read_json(&mut req).await?;
+    let m = load_or_404(env, id).await?;
+    let spec = monitor::apply_patch(&m.spec, &body).map_err(core_err)?;
+    check_target(&spec.url, env)?;
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    store
+        .exec(
+            "UPDATE monitors SET url = ?, name = ?, interval_s = ?, public = ?, runbook_url = ?, headers_json = ?, alerts_json = ? WHERE id = ? AND retired_at_ms IS NULL",
+            &[
+                Param::text(&spec.url),
+                Param::text(&spec.name),
+                Param::int(u64::from(spec.interval_s)),
+                Param::int(u64::from(spec.public)),
+                Param::opt_text(spec.runbook_url.as_deref()),
+                Param::text(serde_json::to_string(&spec.headers).unwrap_or_else(|_| "{}".into())),
+                Param::text(Value::Object(spec.alerts.clone()).to_string()),
+                Param::text(id),
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    let m = Monitor { spec, ..m };
+    ok_json(200, m.public_json())
+}
+
+async fn maintenance(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    let body = read_json(&mut req).await?;
+    let minutes = body.get("minutes").cloned().unwrap_or(Value::Null);
+    let until =
+        monitor::maintenance_until(crate::probe_host::now_ms(), &minutes).map_err(core_err)?;
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let n = store
+        .exec(
+            "UPDATE monitors SET maintenance_until_ms = ? WHERE id = ? AND retired_at_ms IS NULL",
+            &[Param::int(until), Param::text(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    ok_json(200, json!({ "id": id, "maintenance_until_ms": until }))
+}
+
+async fn list_public(env: &Env) -> Result<Response, ApiError> {
+    let all = load_all(env).await?;
+    let list: Vec<Value> = all
+        .iter()
+        .filter(|m| m.spec.public)
+        .map(Monitor::public_json)
+        .collect();
+    ok_json(200, json!({ "monitors": list }))
+}
+
+const SELECT: &str = "SELECT id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, maintenance_until_ms FROM monitors WHERE retired_at_ms IS NULL";
+
+/// Every live monitor (the cron, /metrics and the public list read this).
+pub async fn load_all(env: &Env) -> Result<Vec<Monitor>, ApiError> {
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let rows = store
+        .rows(&format!("{SELECT} ORDER BY id"), &[])
+        .await
+        .map_err(db_err)?;
+    Ok(rows.iter().filter_map(from_row).collect())
+}
+
+/// One live monitor, if it exists.
+pub async fn load(env: &Env, id: &str) -> Result<Option<Monitor>, ApiError> {
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let rows = store
+        .rows(&format!("{SELECT} AND id = ?"), &[Param::text(id)])
+        .await
+        .map_err(db_err)?;
+    Ok(rows.first().and_then(from_row))
+}
+
+async fn load_or_404(env: &Env, id: &str) -> Result<Monitor, ApiError> {
+    load(env, id).await?.ok_or_else(|| not_found(id))
+}
+
+/// A row back to a monitor; rows this Worker wrote always parse, and one
+/// that does not (edited by hand) is skipped rather than failing the list.
+fn from_row(row: &Value) -> Option<Monitor> {
+    let headers: BTreeMap<String, String> =
+        serde_json::from_str(col_str(row, "headers_json")).unwrap_or_default();
+    let alerts: Map<String, Value> =
+        serde_json::from_str(col_str(row, "alerts_json")).unwrap_or_default();
+    let id = col_str(row, "id");
+    if id.is_empty() {
+        return None;
+    }
+    Some(Monitor {
+        id: id.to_string(),
+        spec: MonitorSpec {
+            url: col_str(row, "url").to_string(),
+            name: col_str(row, "name").to_string(),
+            interval_s: col_u64(row, "interval_s")
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(monitor::DEFAULT_INTERVAL_S),
+            headers,
+            alerts,
+            runbook_url: row
+                .get("runbook_url")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            public: col_u64(row, "public") == Some(1),
+        },
+        maintenance_until_ms: col_u64(row, "maintenance_until_ms"),
+    })
+}
+
+/// A fresh id: 12 hex digits (48 bits) from Math.random. Ids are public in
+/// badge URLs and guard nothing (every admin route needs the token); they
+/// only need to be unique, and a collision fails the INSERT (a 503, retry).
+fn new_id() -> String {
+    let mut out = String::with_capacity(12);
+    for _ in 0..12 {
+        let d = (js_sys::Math::random() * 16.0) as u32 % 16;
+        out.push(char::from_digit(d, 16).unwrap_or('0'));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"dev-admin-token", b"dev-admin-token"));
+        assert!(!constant_time_eq(b"dev-admin-token", b"dev-admin-tokeN"));
+        assert!(!constant_time_eq(b"dev-admin-token", b"dev-admin-toke"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn a_row_reads_back_as_the_monitor_it_was() {
+        let row = serde_json::json!({
+            "id": "abc", "url": "https://e.com/mcp", "name": "e", "interval_s": 300,
+            "public": 1, "runbook_url": null, "headers_json": "{\"X-Key\":\"k\"}",
+            "alerts_json": "{}", "maintenance_until_ms": 5
+        });
+        let m = from_row(&row).expect("parses");
+        assert_eq!(m.spec.interval_s, 300);
+        assert!(m.spec.public);
+        assert_eq!(m.spec.headers.get("X-Key").map(String::as_str), Some("k"));
+        assert_eq!(m.maintenance_until_ms, Some(5));
+        // The public view names the header but never shows its value.
+        let public = m.public_json().to_string();
+        assert!(
+            public.contains("X-Key") && !public.contains("\"k\""),
+            "{public}"
+        );
+        assert!(from_row(&serde_json::json!({"url": "x"})).is_none());
+    }
+}

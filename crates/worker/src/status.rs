@@ -1,0 +1,259 @@
+//! Start here: what the monitor knows about a server, read back:
+//! `GET /api/monitors/{id}/status` and `GET /metrics`, and the figures the
+//! badges use ([`figures`]).
+//!
+//! Sources, newest first: the monitor's accumulator in this isolate's memory
+//! (the open hour and the last probe), else its `monitor_state` row (written
+//! at each change); the finished hours come from the packed `rollups` rows.
+//! Uptime is the share of probes not down (degraded counts as up, as in
+//! `mcprobe_core::stats`), p50/p95 come from the merged latency histograms
+//! (`rollup::Histogram`), over the last 24 h.
+
+use std::collections::BTreeSet;
+
+use mcprobe_core::metrics::{self, MetricRow};
+use mcprobe_core::rollup::{Accumulator, Histogram, Rollup, Write, DAY_MS, HOUR_MS};
+use mcprobe_core::{Mode, Status};
+use serde_json::{json, Value};
+use worker::{Env, Request, Response};
+
+use crate::api::{self, ApiError};
+use crate::cron;
+use crate::monitors::{self, db_err, Monitor};
+use crate::probe_host;
+use crate::store::{col_str, col_u64, D1Store, Param, Store};
+
+/// The uptime windows the status route reports.
+pub const WINDOWS: [(&str, u64); 4] = [
+    ("24h", DAY_MS),
+    ("7d", 7 * DAY_MS),
+    ("30d", 30 * DAY_MS),
+    ("90d", 90 * DAY_MS),
+];
+
+/// What is known of one monitor now.
+#[derive(Debug, Clone, Default)]
+pub struct Figures {
+    pub status: Option<Status>,
+    pub mode: Option<Mode>,
+    pub last_check_ms: Option<u64>,
+    pub last_elapsed_ms: Option<u64>,
+    /// The verdict of the last change (status, mode or tool list).
+    pub verdict: Option<Value>,
+    pub uptime: Uptimes,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+}
+
+fn parse_status(s: &str) -> Option<Status> {
+    serde_json::from_value(Value::String(s.to_string())).ok()
+}
+
+fn parse_mode(s: &str) -> Option<Mode> {
+    serde_json::from_value(Value::String(s.to_string())).ok()
+}
+
+/// Uptime per [`WINDOWS`] entry (`None`: no probes in it).
+pub type Uptimes = Vec<(&'static str, Option<f64>)>;
+
+/// Uptime per window and the 24 h latency percentiles from hourly roll-ups
+/// (pure, host-tested). Roll-ups with one key count once.
+pub fn summarise(hours: &[Rollup], now_ms: u64) -> (Uptimes, Option<u64>, Option<u64>) {
+    let mut seen = BTreeSet::new();
+    let unique: Vec<&Rollup> = hours
+        .iter()
+        .filter(|r| seen.insert(r.key.clone()))
+        .collect();
+    let uptime = WINDOWS
+        .iter()
+        .map(|(name, window)| {
+            let since = now_ms.saturating_sub(*window);
+            // An hour counts when any of it is inside the window (hours are
+            // the resolution of what is stored).
+            let (probes, down) = unique
+                .iter()
+                .filter(|r| r.start_ms + HOUR_MS > since)
+                .fold((0u64, 0u64), |(p, d), r| {
+                    (p + u64::from(r.probes), d + u64::from(r.down_probes()))
+                });
+            let up = (probes > 0).then(|| (probes - down.min(probes)) as f64 / probes as f64);
+            (*name, up)
+        })
+        .collect();
+    let mut h = Histogram::new();
+    for r in unique
+        .iter()
+        .filter(|r| r.start_ms + HOUR_MS + DAY_MS > now_ms)
+    {
+        h.merge(&r.latency);
+    }
+    (uptime, h.percentile(50.0), h.percentile(95.0))
+}
+
+/// Everything known of one monitor.
+pub async fn figures<S: Store>(store: &S, id: &str, now_ms: u64) -> Result<Figures, ApiError> {
+    let mut f = Figures::default();
+    let state = store
+        .rows(
+            "SELECT at_ms, status, mode, elapsed_ms, verdict_json, accumulator_json FROM monitor_state WHERE monitor_id = ?",
+            &[Param::text(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    let row = state.first();
+    let acc: Option<Accumulator> = cron::accumulator(id)
+        .or_else(|| row.and_then(|r| serde_json::from_str(col_str(r, "accumulator_json")).ok()));
+    if let Some(last) = acc.as_ref().and_then(Accumulator::last_probe) {
+        f.status = Some(last.status);
+        f.mode = Some(last.mode);
+        f.last_check_ms = Some(last.at_ms);
+        f.last_elapsed_ms = Some(last.elapsed_ms);
+    } else if let Some(r) = row {
+        f.status = parse_status(col_str(r, "status"));
+        f.mode = parse_mode(col_str(r, "mode"));
+        f.last_check_ms = col_u64(r, "at_ms");
+        f.last_elapsed_ms = col_u64(r, "elapsed_ms");
+    }
+    f.verdict = row.and_then(|r| serde_json::from_str(col_str(r, "verdict_json")).ok());
+
+    let since = now_ms.saturating_sub(90 * DAY_MS + HOUR_MS);
+    let packed = store
+        .rows(
+            "SELECT items_json FROM rollups WHERE kind = 'hourly' AND start_ms >= ?",
+            &[Param::int(since)],
+        )
+        .await
+        .map_err(db_err)?;
+    let mut hours: Vec<Rollup> = Vec::new();
+    for r in &packed {
+        let items: Vec<Write> = serde_json::from_str(col_str(r, "items_json")).unwrap_or_default();
+        hours.extend(items.into_iter().filter_map(|w| match w {
+            Write::HourlyRollup(r) if r.monitor_id == id => Some(r),
+            _ => None,
+        }));
+    }
+    // The open hour is in memory only; a stored row of the same hour wins
+    // (summarise keeps the first of a key).
+    if let Some(open) = acc.as_ref().and_then(Accumulator::current_hour) {
+        hours.push(open);
+    }
+    let (uptime, p50, p95) = summarise(&hours, now_ms);
+    f.uptime = uptime;
+    f.p50_ms = p50;
+    f.p95_ms = p95;
+    Ok(f)
+}
+
+/// `GET /api/monitors/{id}/status`: public monitors to anyone, the others
+/// with the admin token.
+pub async fn status(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    let m = monitors::load(env, id).await?.ok_or_else(|| {
+        ApiError::new(
+            404,
+            format!("no monitor {id:?}"),
+            "list them with GET /api/monitors",
+        )
+    })?;
+    if !m.spec.public {
+        monitors::require_admin(req, env)?;
+    }
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let f = figures(&store, id, probe_host::now_ms()).await?;
+    let uptime: serde_json::Map<String, Value> = f
+        .uptime
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let body = json!({
+        "id": m.id,
+        "name": m.spec.name,
+        "status": f.status.map(Status::as_str),
+        "mode": f.mode.map(Mode::as_str),
+        "last_check_ms": f.last_check_ms,
+        "elapsed_ms": f.last_elapsed_ms,
+        "maintenance_until_ms": m.maintenance_until_ms,
+        "uptime": uptime,
+        "latency_ms": {"p50": f.p50_ms, "p95": f.p95_ms},
+        "verdict": f.verdict,
+    });
+    api::json_response(200, body.to_string()).map_err(api::internal)
+}
+
+/// `GET /metrics`: OpenMetrics for the public monitors.
+pub async fn metrics(env: &Env) -> Result<Response, ApiError> {
+    let all: Vec<Monitor> = monitors::load_all(env).await?;
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let now = probe_host::now_ms();
+    let mut rows = Vec::new();
+    for m in all.iter().filter(|m| m.spec.public) {
+        let f = figures(&store, &m.id, now).await?;
+        rows.push(MetricRow {
+            id: m.id.clone(),
+            name: m.spec.name.clone(),
+            status: f.status,
+            latency_ms: f.last_elapsed_ms,
+            last_check_ms: f.last_check_ms,
+        });
+    }
+    let resp = Response::ok(metrics::render(&rows))
+        .map_err(api::internal)?
+        .with_status(200);
+    resp.headers()
+        .set("Content-Type", metrics::CONTENT_TYPE)
+        .map_err(api::internal)?;
+    resp.headers()
+        .set("Cache-Control", "no-store")
+        .map_err(api::internal)?;
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcprobe_core::rollup::Observation;
+
+    const H0: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+    fn obs(at_ms: u64, status: Status, ms: u64) -> Observation {
+        Observation {
+            at_ms,
+            status,
+            mode: if status == Status::Down {
+                Mode::Timeout
+            } else {
+                Mode::Ok
+            },
+            elapsed_ms: ms,
+            tools_hash: None,
+            reason: String::new(),
+            verdict_json: String::new(),
+        }
+    }
+
+    #[test]
+    fn uptime_and_percentiles_come_from_the_hours() {
+        let mut acc = Accumulator::new("m");
+        for i in 0..4 {
+            let status = if i == 3 { Status::Down } else { Status::Up };
+            acc.observe(&obs(H0 + i * 60_000, status, 100 + i), H0 + i * 60_000);
+        }
+        let open = acc.current_hour().expect("an open hour");
+        let (uptime, p50, p95) = summarise(&[open.clone(), open], H0 + 10 * 60_000);
+        assert_eq!(uptime[0], ("24h", Some(0.75)));
+        assert_eq!(uptime[3], ("90d", Some(0.75)));
+        assert!(p50.is_some_and(|p| (100..=103).contains(&p)), "{p50:?}");
+        assert!(p95 >= p50);
+    }
+
+    #[test]
+    fn hours_outside_a_window_do_not_count() {
+        let mut old = Accumulator::new("m");
+        old.observe(&obs(H0, Status::Down, 5), H0);
+        let old_hour = old.current_hour().expect("hour");
+        let now = H0 + 2 * DAY_MS + HOUR_MS;
+        let (uptime, p50, _) = summarise(&[old_hour], now);
+        assert_eq!(uptime[0], ("24h", None));
+        assert_eq!(uptime[1], ("7d", Some(0.0)));
+        assert_eq!(p50, None);
+    }
+}

@@ -40,6 +40,28 @@ pub fn is_header_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(is_tchar)
 }
 
+/// Headers the probe or the runtime owns: a value from a caller (a one-off
+/// check or a stored monitor) would break every exchange or smuggle something
+/// past it. The Worker's `/api/check` and the monitor spec refuse the same set.
+pub fn reserved_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "host"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "content-type"
+            | "accept"
+    ) || n.starts_with("cf-")
+        || n.starts_with("mcp-")
+        || n.starts_with("proxy-")
+}
+
 /// Identifies one exchange (a connect preflight or an HTTP request) of a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ExchangeId(pub u32);

@@ -20,8 +20,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::http::is_tchar;
 use crate::http::Headers;
+use crate::http::{is_tchar, reserved_header};
 
 /// Default probe cadence.
 pub const DEFAULT_INTERVAL_S: u32 = 60;
@@ -548,28 +548,6 @@ fn merge_headers(
         ));
     }
     Ok(out)
-}
-
-/// Headers the probe or the runtime owns: a stored value would break every
-/// exchange or smuggle something past it. The same set the Worker's
-/// `/api/check` refuses, so a monitor cannot do what a one-off check cannot.
-fn reserved_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "host"
-            | "content-length"
-            | "transfer-encoding"
-            | "connection"
-            | "keep-alive"
-            | "upgrade"
-            | "te"
-            | "trailer"
-            | "content-type"
-            | "accept"
-    ) || n.starts_with("cf-")
-        || n.starts_with("mcp-")
-        || n.starts_with("proxy-")
 }
 
 fn check_header_name(name: &str) -> Result<(), ApiError> {

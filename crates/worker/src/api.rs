@@ -19,7 +19,7 @@
 //! host.
 
 use futures_util::StreamExt;
-use mcprobe_core::http::Headers;
+use mcprobe_core::http::{reserved_header, Headers};
 use mcprobe_core::ProbeConfig;
 use serde_json::{json, Map, Value};
 use worker::{Env, Method, Request, Response};
@@ -285,27 +285,6 @@ pub fn parse_check(body: &[u8], policy: Policy) -> Result<CheckRequest, ApiError
         url: parsed,
         headers,
     })
-}
-
-/// Headers the probe or the runtime owns: a caller's value would break the
-/// exchange or smuggle something past it.
-fn reserved_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "host"
-            | "content-length"
-            | "transfer-encoding"
-            | "connection"
-            | "keep-alive"
-            | "upgrade"
-            | "te"
-            | "trailer"
-            | "content-type"
-            | "accept"
-    ) || n.starts_with("cf-")
-        || n.starts_with("mcp-")
-        || n.starts_with("proxy-")
 }
 
 fn parse_headers(map: Map<String, Value>) -> Result<Headers, ApiError> {

@@ -145,7 +145,7 @@ impl Probe {
             .unwrap_or_default();
         let dns_detail = if host
             .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
+            .parse::<core::net::IpAddr>()
             .is_ok()
         {
             format!("{host} is an IP address: no lookup")

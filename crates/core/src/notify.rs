@@ -671,23 +671,8 @@ fn webhook_at(event: &Event, ctx: &NotifyContext, depth: u8) -> Value {
         o.insert("server".into(), json!({ "name": name }));
     }
     o.insert("dedup_key".into(), json!(f.dedup_key));
-    if let Some(id) = f.incident_id {
-        o.insert("incident_id".into(), json!(id));
-    }
-    if let Some(mode) = f.mode {
-        o.insert("mode".into(), json!(mode.as_str()));
-    }
-    if let Some(r) = f.reason {
-        o.insert("reason".into(), json!(fit(r, limits::WEBHOOK_TEXT)));
-    }
-    if let Some(h) = f.hint {
-        o.insert("hint".into(), json!(fit(h, limits::WEBHOOK_TEXT)));
-    }
-    if let Some(u) = &f.runbook_url {
-        o.insert("runbook_url".into(), json!(u));
-    }
+    insert_incident_facts(&mut o, &f);
     if let Some(t) = f.started_at_ms {
-        o.insert("started_at".into(), json!(rfc3339(t)));
         o.insert("started_at_ms".into(), json!(t));
     }
     if let Some(d) = f.duration_ms {
@@ -952,30 +937,37 @@ pub fn pagerduty(event: &Event, ctx: &NotifyContext, routing_key: &str) -> ApiCa
 }
 
 /// PagerDuty `custom_details`: the webhook's facts, as an object.
+/// The incident's facts, in this order, as every payload that carries them
+/// as plain JSON members spells them (the webhook body, PagerDuty
+/// custom_details, Opsgenie details).
+fn insert_incident_facts(m: &mut Map<String, Value>, f: &Facts<'_>) {
+    if let Some(id) = f.incident_id {
+        m.insert("incident_id".into(), json!(id));
+    }
+    if let Some(mode) = f.mode {
+        m.insert("mode".into(), json!(mode.as_str()));
+    }
+    if let Some(r) = f.reason {
+        m.insert("reason".into(), json!(fit(r, limits::WEBHOOK_TEXT)));
+    }
+    if let Some(h) = f.hint {
+        m.insert("hint".into(), json!(fit(h, limits::WEBHOOK_TEXT)));
+    }
+    if let Some(u) = &f.runbook_url {
+        m.insert("runbook_url".into(), json!(u));
+    }
+    if let Some(t) = f.started_at_ms {
+        m.insert("started_at".into(), json!(rfc3339(t)));
+    }
+}
+
 fn details_json(f: &Facts<'_>, ctx: &NotifyContext) -> Value {
     let mut d = Map::new();
     d.insert("event".into(), json!(f.event.kind.code()));
     d.insert("monitor_id".into(), json!(f.event.monitor_id));
     d.insert("monitor".into(), json!(monitor_name(f.event, ctx)));
     d.insert("url".into(), json!(ctx.url));
-    if let Some(id) = f.incident_id {
-        d.insert("incident_id".into(), json!(id));
-    }
-    if let Some(m) = f.mode {
-        d.insert("mode".into(), json!(m.as_str()));
-    }
-    if let Some(r) = f.reason {
-        d.insert("reason".into(), json!(fit(r, limits::WEBHOOK_TEXT)));
-    }
-    if let Some(h) = f.hint {
-        d.insert("hint".into(), json!(fit(h, limits::WEBHOOK_TEXT)));
-    }
-    if let Some(u) = &f.runbook_url {
-        d.insert("runbook_url".into(), json!(u));
-    }
-    if let Some(t) = f.started_at_ms {
-        d.insert("started_at".into(), json!(rfc3339(t)));
-    }
+    insert_incident_facts(&mut d, f);
     if !f.body.is_empty() && Some(f.body.as_str()) != f.reason {
         d.insert(
             "details".into(),

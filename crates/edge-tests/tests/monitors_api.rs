@@ -117,7 +117,7 @@ async fn send(
     }
 }
 
-fn start() -> Option<Servers> {
+fn start(tag: &str, vars: &[(&str, &str)]) -> Option<Servers> {
     let paths = EdgePaths::new(&repo_root());
     if let Some(missing) = paths.missing_tool() {
         let why = format!(
@@ -132,12 +132,16 @@ fn start() -> Option<Servers> {
     let fleet = Fleet::start_only(&["ok-modern", "refused", "drift"]).expect("the fleet starts");
     let state_dir = repo_root()
         .join("target/edge-tests")
-        .join(format!("monitors-{}", std::process::id()));
+        .join(format!("{tag}-{}", std::process::id()));
     let port = edge::free_port().expect("a free port");
     let mut opts = DevOptions::new(port, state_dir.join("dev.log"));
     opts.inspector_port = Some(edge::free_port().expect("a free port"));
     opts.allow_loopback = true;
     opts.persist_to = Some(state_dir.join("state"));
+    opts.vars = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let dev = edge::start_wrangler_dev(&paths, &opts)
         .unwrap_or_else(|e| panic!("wrangler dev starts: {e:#}"));
     Some(Servers {
@@ -153,7 +157,9 @@ fn cron_path(time_ms: u64) -> String {
 
 #[test]
 fn monitors_cron_status_badges_and_metrics_under_wrangler_dev() {
-    let Some(servers) = start() else { return };
+    let Some(servers) = start("monitors", &[]) else {
+        return;
+    };
     let client = Client {
         rt: tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -356,6 +362,78 @@ fn monitors_cron_status_badges_and_metrics_under_wrangler_dev() {
     // ok-modern and refused did not change: only drift's state change is new.
     assert_eq!(w2["tables"]["state_changes"], 4, "{w2}");
 
+    // The same tick again (an overlapping run): claimed already, no probe.
+    let again = client.admin_get("/api/debug/writes").json();
+    assert_eq!(client.get(&cron_path(t0 + 60_000)).status, 200);
+    let after = client.admin_get("/api/debug/writes").json();
+    assert_eq!(after["probes"], again["probes"], "{after}");
+
+    // Drift holds until accepted: a later tick still says schema_drift, and
+    // writes no second drift event.
+    let t1 = t0 + 10 * 60_000;
+    assert_eq!(client.get(&cron_path(t1)).status, 200);
+    let still = st("drift").json();
+    assert_eq!(still["mode"], "schema_drift", "{still}\n{}", log());
+    let bpath = format!("/api/monitors/{}/baseline", ids["drift"]);
+    assert_eq!(
+        client
+            .send(reqwest::Method::POST, &bpath, false, None)
+            .status,
+        401
+    );
+    assert_eq!(
+        client
+            .send(
+                reqwest::Method::POST,
+                "/api/monitors/nosuch/baseline",
+                true,
+                None
+            )
+            .status,
+        404
+    );
+    let accepted = client.send(reqwest::Method::POST, &bpath, true, None);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let aj = accepted.json();
+    assert!(
+        aj["baseline_hash"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("sha256:"))
+            && aj["baseline_hash"] != aj["previous"],
+        "{aj}"
+    );
+    assert_eq!(client.get(&cron_path(t1 + 60_000)).status, 200);
+    let back = st("drift").json();
+    assert_eq!(back["status"], "up", "{back}\n{}", log());
+    assert_eq!(back["mode"], "ok", "{back}");
+    let w3 = client.admin_get("/api/debug/writes").json();
+    assert_eq!(w3["tables"]["drift_events"], 1, "{w3}");
+    assert_eq!(w3["tables"]["state_changes"], 5, "{w3}");
+
+    // The next day: the first tick closes the hours (hourly roll-ups), 01:10
+    // UTC writes the daily roll-ups, 01:20 prunes (nothing is old enough).
+    let day = 86_400_000;
+    let next_day = t0 - t0 % day + day;
+    for minute in [30, 70, 80] {
+        let r = client.get(&cron_path(next_day + minute * 60_000));
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let w4 = client.admin_get("/api/debug/writes").json();
+    eprintln!("measure: after the next day's ticks: {w4}");
+    assert!(
+        w4["rollup_kinds"]["hourly"].as_u64().unwrap_or(0) >= 1,
+        "{w4}"
+    );
+    assert!(
+        w4["rollup_kinds"]["daily"].as_u64().unwrap_or(0) >= 1,
+        "{w4}\n{}",
+        log()
+    );
+    assert_eq!(w4["tables"]["state_changes"], 5, "{w4}");
+    let ok90 = st("ok-modern").json();
+    assert_eq!(ok90["uptime"]["90d"], 1.0, "{ok90}");
+    assert_eq!(ok90["uptime"]["30d"], 1.0, "{ok90}");
+
     // wrangler's own /__scheduled (the clock's minute) reaches the handler.
     let plain = client.get("/__scheduled?cron=*+*+*+*+*");
     assert_eq!(plain.status, 200, "{}", plain.body);
@@ -404,4 +482,69 @@ fn monitors_cron_status_badges_and_metrics_under_wrangler_dev() {
         204
     );
     assert_eq!(client.admin_get(&one).status, 404);
+}
+
+/// Past `DIRECT_PROBES` a tick fans out through the Queue (simulated by
+/// wrangler dev): the cron returns at once and the consumer, in this same
+/// Worker, probes and writes. Polled, bounded: the consumer runs after the
+/// cron answered.
+#[test]
+fn a_busy_tick_fans_out_through_the_queue() {
+    let Some(servers) = start("fanout", &[("DIRECT_PROBES", "0")]) else {
+        return;
+    };
+    let client = Client {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime"),
+        http: reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client"),
+        base: servers.dev.url(),
+    };
+    let mut ids = Vec::new();
+    for name in ["ok-modern", "refused", "drift"] {
+        let a = client.send(
+            reqwest::Method::POST,
+            "/api/monitors",
+            true,
+            Some(json!({"url": servers.fleet.url(name), "name": name, "public": true})),
+        );
+        assert_eq!(a.status, 201, "{}", a.body);
+        ids.push(a.json()["id"].as_str().unwrap_or_default().to_string());
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let t0 = now_ms - now_ms % 60_000 + 5 * 60_000;
+    assert_eq!(client.get(&cron_path(t0)).status, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let w = loop {
+        let w = client.admin_get("/api/debug/writes").json();
+        if w["probes"].as_u64().unwrap_or(0) >= 3 {
+            break w;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queue consumer did not probe 3 monitors within 60 s: {w}\n{}",
+            servers.dev.log_tail(60)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!("measure: fan-out tick: {w}");
+    assert!(w["messages"].as_u64().unwrap_or(0) >= 1, "{w}");
+    assert_eq!(w["probes"], 3, "{w}");
+    assert_eq!(w["tables"]["state_changes"], 3, "{w}");
+    let ok = client
+        .get(&format!("/api/monitors/{}/status", ids[0]))
+        .json();
+    assert_eq!(ok["status"], "up", "{ok}");
+    let refused = client
+        .get(&format!("/api/monitors/{}/status", ids[1]))
+        .json();
+    assert_eq!(refused["mode"], "connect_refused", "{refused}");
 }

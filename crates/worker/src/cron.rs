@@ -1,59 +1,64 @@
-//! Start here: the scheduled handler (`* * * * *`) and the write path.
+//! Start here: the scheduled handler (`* * * * *`) and the Queue consumer.
 //!
-//! Each tick: load the live monitors, take the slots of this minute from the
-//! core's schedule (`schedule::slots_in`: a monitor's slots derive from its
-//! id and interval, no "next check" row), probe them with
-//! [`crate::probe_host`], at most [`CONCURRENCY`] at once, and feed each
-//! verdict to the monitor's `rollup::Accumulator`. The accumulators live in
-//! this isolate's memory ([`ACCUMULATORS`]); one missing (a fresh isolate) is
-//! restored from `monitor_state`. What they answer (`rollup::Write`s) is
-//! packed (`rollup::pack`) and inserted with INSERT OR IGNORE on the core's
-//! idempotency keys, so two runs of one tick write each row once:
+//! Each tick:
+//! 1. claims the tick (`INSERT OR IGNORE INTO ticks`): of two overlapping
+//!    runs of one minute only the first goes on, so a tick is probed once
+//!    (the write path's idempotency keys are the second line of defence);
+//! 2. takes the slots of this minute from the core's schedule
+//!    (`schedule::slots_in`: a monitor's slots derive from its id and
+//!    interval, no "next check" row);
+//! 3. probes them itself when they are few ([`direct_max`], default
+//!    `Limits::PAID.direct` = 6: one round of the runtime's 6 connections),
+//!    else fans them out through the `PROBES` Queue: the jobs of each shard,
+//!    [`PER_MESSAGE`] to a message, consumed by [`consume`] in this same
+//!    Worker (`wrangler.toml` configures both ends; `wrangler dev` simulates
+//!    the Queue locally);
+//! 4. once an hour, the housekeeping of [`crate::housekeeping`] (daily
+//!    roll-ups, pruning).
 //!
-//! - an observation's time is its slot, not the clock, so two runs of one
-//!   minute observe the same instant; the accumulator ignores the second one
-//!   (`observe` drops an instant it has seen) and, across isolates, the keys
-//!   collide and INSERT OR IGNORE drops the copy;
-//! - `monitor_state` is written only with a state change or drift, as an
-//!   upsert that never goes back in time.
-//!
-//! The tool list of each probe is compared with the last one seen (the
-//! probe's `baseline`), so a changed list gives a `schema_drift` verdict; the
-//! full lists are stored once per hash in `snapshots`.
-//!
-//! Rows written are counted from D1's `meta` and shown, per probe, by
-//! `GET /api/debug/writes` (token) and in the cron's log line.
+//! The probing and the writes are [`crate::writer`]'s. Rows written are
+//! counted from D1's `meta` and shown, per probe, by `GET /api/debug/writes`
+//! (token) and in the log line of each run.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use futures_util::stream::{self, StreamExt};
-use mcprobe_core::fingerprint::Snapshot;
-use mcprobe_core::rollup::{self, Accumulator, Observation, Row, Write};
-use mcprobe_core::schedule;
-use mcprobe_core::{ProbeConfig, Verdict};
+use mcprobe_core::schedule::{self, Limits};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::{Env, MessageBatch, MessageExt, Request, Response};
 
 use crate::api::{self, ApiError};
 use crate::monitors::{self, db_err, Monitor};
-use crate::probe_host;
-use crate::store::{col_str, D1Store, Param, Store};
+use crate::store::{D1Store, Param, Store};
+use crate::writer::{self, Job, Outcome};
 
-/// Probes in flight at once in one cron run.
-pub const CONCURRENCY: usize = 6;
-/// A scheduled probe's deadline (as `/api/check`'s).
-pub const PROBE_TIMEOUT_MS: u64 = 10_000;
-/// The shard name in packed row keys: one Worker handles every monitor.
-const SHARD: &str = "cron";
+/// Readers of the live state ask here (it lives in [`crate::writer`]).
+pub use crate::writer::accumulator;
 
-/// One probe's outcome: the verdict and the tool list it read, if any.
-type Probed = Result<(Verdict, Option<Snapshot>), String>;
+/// Jobs per Queue message: ~5 subrequests a probe keeps a consumer run far
+/// under the paid plan's 1,000, and 6 at a time it ends inside the minute.
+pub const PER_MESSAGE: usize = Limits::PAID.per_batch;
+/// `sendBatch` takes at most 100 messages.
+const SEND_BATCH_MAX: usize = 100;
+/// The Queue binding (`[[queues.producers]]` in wrangler.toml).
+pub const QUEUE_BINDING: &str = "PROBES";
+/// `[vars]`: how many probes a tick runs itself before fanning out.
+pub const DIRECT_VAR: &str = "DIRECT_PROBES";
+
+/// One Queue message: jobs of one shard and tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeBatch {
+    pub tick_ms: u64,
+    pub shard: String,
+    pub jobs: Vec<Job>,
+}
 
 /// Write counts since this isolate started.
 #[derive(Debug, Default, Clone, Copy)]
 struct WriteStats {
     runs: u64,
+    messages: u64,
     probes: u64,
     statements: u64,
     rows_written: u64,
@@ -62,219 +67,177 @@ struct WriteStats {
 }
 
 thread_local! {
-    // A Worker isolate is single-threaded; these are its memory between
-    // events. Nothing here is lost for good when the isolate goes: the
-    // accumulators come back from monitor_state, the snapshots from D1.
-    static ACCUMULATORS: RefCell<HashMap<String, Accumulator>> = RefCell::new(HashMap::new());
-    static SNAPSHOTS: RefCell<HashMap<String, Snapshot>> = RefCell::new(HashMap::new());
     static STATS: RefCell<WriteStats> = RefCell::new(WriteStats::default());
 }
 
-/// The accumulator of a monitor as this isolate holds it, if it does.
-pub fn accumulator(id: &str) -> Option<Accumulator> {
-    ACCUMULATORS.with(|m| m.borrow().get(id).cloned())
+fn count(outcome: &Outcome, from_queue: bool) {
+    STATS.with(|s| {
+        let mut s = s.borrow_mut();
+        s.probes += outcome.probes;
+        s.statements += outcome.statements;
+        s.rows_written += outcome.rows_written;
+        if from_queue {
+            s.messages += 1;
+        } else {
+            s.runs += 1;
+            s.last_run_probes = outcome.probes;
+            s.last_run_rows = outcome.rows_written;
+        }
+    });
 }
 
-/// The accumulator of a monitor: from memory, else restored from its
-/// monitor_state row, else new.
-pub async fn accumulator_or_restore<S: Store>(store: &S, id: &str) -> Accumulator {
-    if let Some(acc) = accumulator(id) {
-        return acc;
-    }
-    let restored = store
-        .rows(
-            "SELECT accumulator_json FROM monitor_state WHERE monitor_id = ?",
-            &[Param::text(id)],
-        )
-        .await
-        .ok()
-        .and_then(|rows| {
-            rows.first().and_then(|r| {
-                serde_json::from_str::<Accumulator>(col_str(r, "accumulator_json")).ok()
-            })
-        })
-        .unwrap_or_else(|| Accumulator::new(id));
-    // Another run may have put one in while this one awaited: keep that one,
-    // it has seen at least as much.
-    ACCUMULATORS.with(|m| {
-        m.borrow_mut()
-            .entry(id.to_string())
-            .or_insert(restored)
-            .clone()
-    })
-}
-
-/// The jobs of one tick: (monitor, slot) for every slot in `[tick, tick+60s)`.
-pub fn jobs_for_tick(monitors: &[Monitor], tick_ms: u64) -> Vec<(usize, u64)> {
+/// The jobs of one tick: (monitor, slot) for every slot in `[tick, tick+60s)`,
+/// earliest slot first, ties by id.
+pub fn jobs_for_tick(monitors: &[Monitor], tick_ms: u64) -> Vec<Job> {
     let mut jobs = Vec::new();
-    for (i, m) in monitors.iter().enumerate() {
+    for m in monitors {
         for slot in schedule::slots_in(
             &m.id,
             m.spec.interval_s,
             tick_ms,
             tick_ms + schedule::TICK_MS,
         ) {
-            jobs.push((i, slot));
+            jobs.push(Job {
+                id: m.id.clone(),
+                slot_ms: slot,
+            });
         }
     }
-    // Earliest slot first, ties by id: both runs of a tick go in one order.
-    jobs.sort_by(|a, b| (a.1, &monitors[a.0].id).cmp(&(b.1, &monitors[b.0].id)));
+    jobs.sort_by(|a, b| (a.slot_ms, &a.id).cmp(&(b.slot_ms, &b.id)));
     jobs
+}
+
+/// The Queue messages of a tick: the jobs of each shard, in slot order,
+/// [`PER_MESSAGE`] at most each. Shard by shard so each consumer run packs
+/// its periodic rows under one shard key.
+pub fn messages_for_tick(jobs: &[Job], tick_ms: u64) -> Vec<ProbeBatch> {
+    let mut by_shard: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+    for j in jobs {
+        by_shard
+            .entry(writer::shard_of(&j.id))
+            .or_default()
+            .push(j.clone());
+    }
+    let mut out = Vec::new();
+    for (shard, jobs) in by_shard {
+        for chunk in jobs.chunks(PER_MESSAGE) {
+            out.push(ProbeBatch {
+                tick_ms,
+                shard: shard.clone(),
+                jobs: chunk.to_vec(),
+            });
+        }
+    }
+    out
+}
+
+/// How many probes a tick runs itself (the `DIRECT_PROBES` var, else 6).
+pub fn direct_max(env: &Env) -> usize {
+    env.var(DIRECT_VAR)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse().ok())
+        .unwrap_or(Limits::PAID.direct)
 }
 
 /// The scheduled event: one tick at `scheduled_ms`.
 pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
     let tick_ms = scheduled_ms - scheduled_ms % schedule::TICK_MS;
     let store = D1Store::from_env(env)?;
+    let claimed = store
+        .exec(
+            "INSERT OR IGNORE INTO ticks (tick_ms, claimed_at_ms) VALUES (?, ?)",
+            &[Param::int(tick_ms), Param::int(crate::probe_host::now_ms())],
+        )
+        .await?;
+    if claimed == 0 {
+        return Ok(json!({"tick_ms": tick_ms, "skipped": "another run has this tick"}));
+    }
     let all = monitors::load_all(env).await.map_err(|e| e.error)?;
     let jobs = jobs_for_tick(&all, tick_ms);
-    let policy = monitors::policy(env);
+    let housekeeping = crate::housekeeping::run(&store, tick_ms).await;
 
-    // Baselines first (sequentially: they may need a restore from D1).
-    let mut baselines: HashMap<String, Option<Snapshot>> = HashMap::new();
-    for (i, _) in &jobs {
-        let m = &all[*i];
-        if baselines.contains_key(&m.id) {
-            continue;
+    let queue = env.queue(QUEUE_BINDING).ok();
+    if jobs.len() <= direct_max(env) || queue.is_none() {
+        let outcome = writer::process(&store, &all, &jobs, monitors::policy(env)).await;
+        count(&outcome, false);
+        let mut summary = summary(tick_ms, &outcome);
+        summary["housekeeping"] = housekeeping;
+        if queue.is_none() && jobs.len() > direct_max(env) {
+            summary["warning"] =
+                json!("no PROBES queue binding: every probe ran in the cron invocation");
         }
-        let acc = accumulator_or_restore(&store, &m.id).await;
-        let hash = acc.last_probe().and_then(|l| l.tools_hash.clone());
-        let snap = match hash {
-            Some(h) => load_snapshot(&store, &h).await,
-            None => None,
-        };
-        baselines.insert(m.id.clone(), snap);
+        return Ok(summary);
     }
+    let Some(queue) = queue else {
+        return Err("unreachable: no queue".into());
+    };
+    let messages = messages_for_tick(&jobs, tick_ms);
+    let mut sent = 0usize;
+    for chunk in messages.chunks(SEND_BATCH_MAX) {
+        queue
+            .send_batch(chunk.to_vec())
+            .await
+            .map_err(|e| format!("sending to the {QUEUE_BINDING} queue: {e}"))?;
+        sent += chunk.len();
+    }
+    STATS.with(|s| s.borrow_mut().runs += 1);
+    Ok(json!({
+        "tick_ms": tick_ms,
+        "queued_probes": jobs.len(),
+        "messages": sent,
+        "housekeeping": housekeeping,
+    }))
+}
 
-    let results: Vec<(usize, u64, Probed)> = stream::iter(jobs.iter().copied())
-        .map(|(i, slot)| {
-            let m = &all[i];
-            let mut cfg = ProbeConfig::new(m.spec.url.as_str());
-            cfg.headers = m.spec.request_headers();
-            cfg.timeout_ms = PROBE_TIMEOUT_MS;
-            cfg.preflight = false;
-            cfg.checked_at = probe_host::now_rfc3339();
-            cfg.baseline = baselines.get(&m.id).cloned().flatten();
-            async move { (i, slot, probe_host::run_with_snapshot(cfg, policy).await) }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+fn summary(tick_ms: u64, o: &Outcome) -> Value {
+    json!({
+        "tick_ms": tick_ms,
+        "probes": o.probes,
+        "writes": o.writes,
+        "statements": o.statements,
+        "rows_written": o.rows_written,
+        "restored": o.restored,
+        "rows_per_probe": per_probe(o.rows_written, o.probes),
+        "errors": o.errors,
+    })
+}
 
-    let now = probe_host::now_ms();
-    let mut writes: Vec<Write> = Vec::new();
-    let mut rows_written = 0u64;
-    let mut statements = 0u64;
-    let mut errors: Vec<String> = Vec::new();
-    // In slot order, so each accumulator sees its observations in order.
-    let mut results = results;
-    results.sort_by_key(|(i, slot, _)| (*slot, *i));
-    let mut changed: Vec<(String, Observation)> = Vec::new();
-    for (i, slot, outcome) in results {
-        let m = &all[i];
-        let (verdict, snapshot) = match outcome {
-            Ok(v) => v,
-            // Only a URL the core refuses gets here (they were validated).
+/// The Queue consumer: each message is one shard's jobs of one tick. A
+/// message whose monitors cannot be read is retried (the Queue's own
+/// backoff); probes that fail are verdicts, not errors, so they never retry.
+pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value, String> {
+    let store = D1Store::from_env(env)?;
+    let policy = monitors::policy(env);
+    let mut total = Outcome::default();
+    let mut retried = 0u32;
+    for msg in batch.iter() {
+        let msg = match msg {
+            Ok(m) => m,
             Err(e) => {
-                errors.push(format!("{}: {e}", m.id));
+                // A message this build cannot read will never read: drop it,
+                // but say so in the log.
+                total.errors.push(format!("unreadable message: {e}"));
                 continue;
             }
         };
-        let obs = Observation::from_verdict(&verdict, slot);
-        let mut acc = accumulator_or_restore(&store, &m.id).await;
-        let new = acc.observe(&obs, now);
-        ACCUMULATORS.with(|map| map.borrow_mut().insert(m.id.clone(), acc));
-        if let Some(snap) = snapshot {
-            let known = SNAPSHOTS.with(|s| s.borrow().contains_key(&snap.hash));
-            if !known {
-                // Once per hash: INSERT OR IGNORE, and the memo spares the
-                // statement while this isolate lives.
-                let text = serde_json::to_string(&snap).unwrap_or_default();
-                statements += 1;
-                match store
-                    .exec(
-                        "INSERT OR IGNORE INTO snapshots (hash, snapshot_json, first_seen_ms) VALUES (?, ?, ?)",
-                        &[Param::text(&snap.hash), Param::text(text), Param::int(slot)],
-                    )
-                    .await
-                {
-                    Ok(n) => rows_written += n,
-                    Err(e) => errors.push(e),
-                }
-                SNAPSHOTS.with(|s| s.borrow_mut().insert(snap.hash.clone(), snap));
+        let ids: Vec<&str> = msg.body().jobs.iter().map(|j| j.id.as_str()).collect();
+        match monitors::load_many(env, &ids).await {
+            Ok(ms) => {
+                let outcome = writer::process(&store, &ms, &msg.body().jobs, policy).await;
+                count(&outcome, true);
+                total.add(outcome);
+                msg.ack();
+            }
+            Err(e) => {
+                total.errors.push(e.error);
+                retried += 1;
+                msg.retry();
             }
         }
-        if new
-            .iter()
-            .any(|w| matches!(w, Write::StateChange { .. } | Write::Drift { .. }))
-        {
-            changed.push((m.id.clone(), obs));
-        }
-        writes.extend(new);
     }
-
-    for row in rollup::pack(SHARD, &writes) {
-        let (sql, params) = row_sql(&row);
-        statements += 1;
-        match store.exec(sql, &params).await {
-            Ok(n) => rows_written += n,
-            Err(e) => errors.push(e),
-        }
-    }
-    for (id, obs) in &changed {
-        let acc = accumulator(id).unwrap_or_else(|| Accumulator::new(id));
-        let acc_json = serde_json::to_string(&acc).unwrap_or_default();
-        let hash = acc
-            .last_probe()
-            .and_then(|l| l.tools_hash.clone())
-            .or_else(|| obs.tools_hash.clone());
-        statements += 1;
-        match store
-            .exec(
-                "INSERT INTO monitor_state (monitor_id, at_ms, status, mode, elapsed_ms, tools_hash, verdict_json, accumulator_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT(monitor_id) DO UPDATE SET at_ms = excluded.at_ms, status = excluded.status, mode = excluded.mode, elapsed_ms = excluded.elapsed_ms, tools_hash = excluded.tools_hash, verdict_json = excluded.verdict_json, accumulator_json = excluded.accumulator_json \
-                 WHERE excluded.at_ms > monitor_state.at_ms",
-                &[
-                    Param::text(id),
-                    Param::int(obs.at_ms),
-                    Param::text(obs.status.as_str()),
-                    Param::text(obs.mode.as_str()),
-                    Param::int(obs.elapsed_ms),
-                    Param::opt_text(hash.as_deref()),
-                    Param::text(&obs.verdict_json),
-                    Param::text(acc_json),
-                ],
-            )
-            .await
-        {
-            Ok(n) => rows_written += n,
-            Err(e) => errors.push(e),
-        }
-    }
-
-    let probes = jobs.len() as u64;
-    let stats = STATS.with(|s| {
-        let mut s = s.borrow_mut();
-        s.runs += 1;
-        s.probes += probes;
-        s.statements += statements;
-        s.rows_written += rows_written;
-        s.last_run_probes = probes;
-        s.last_run_rows = rows_written;
-        *s
-    });
-    Ok(json!({
-        "tick_ms": tick_ms,
-        "probes": probes,
-        "writes": writes.len(),
-        "statements": statements,
-        "rows_written": rows_written,
-        "debug": {
-            "rows_per_probe": per_probe(rows_written, probes),
-            "isolate_rows_per_probe": per_probe(stats.rows_written, stats.probes),
-        },
-        "errors": errors,
-    }))
+    let mut s = summary(0, &total);
+    s["retried"] = json!(retried);
+    Ok(s)
 }
 
 fn per_probe(rows: u64, probes: u64) -> Value {
@@ -285,93 +248,9 @@ fn per_probe(rows: u64, probes: u64) -> Value {
     }
 }
 
-/// The SQL of one packed row: single rows go to their own tables, keyed by
-/// the write's key; packed ones to `rollups`, keyed by the pack's key.
-fn row_sql(row: &Row<'_>) -> (&'static str, Vec<Param>) {
-    match row {
-        Row::Single(Write::StateChange {
-            key,
-            monitor_id,
-            at_ms,
-            status,
-            mode,
-            reason,
-            verdict_json,
-        }) => (
-            "INSERT OR IGNORE INTO state_changes (key, monitor_id, at_ms, status, mode, reason, verdict_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                Param::text(key),
-                Param::text(monitor_id),
-                Param::int(*at_ms),
-                Param::text(status.as_str()),
-                Param::text(mode.as_str()),
-                Param::text(reason),
-                Param::text(verdict_json),
-            ],
-        ),
-        Row::Single(Write::Drift {
-            key,
-            monitor_id,
-            at_ms,
-            from_hash,
-            to_hash,
-        }) => (
-            "INSERT OR IGNORE INTO drift_events (key, monitor_id, at_ms, from_hash, to_hash) VALUES (?, ?, ?, ?, ?)",
-            vec![
-                Param::text(key),
-                Param::text(monitor_id),
-                Param::int(*at_ms),
-                Param::text(from_hash),
-                Param::text(to_hash),
-            ],
-        ),
-        // pack() makes singles of state changes and drift only; a periodic
-        // write alone still goes to rollups, as a pack of one.
-        Row::Single(w) => (
-            "INSERT OR IGNORE INTO rollups (key, kind, start_ms, items_json) VALUES (?, ?, ?, ?)",
-            vec![
-                Param::text(w.key()),
-                Param::text(w.kind()),
-                Param::int(0),
-                Param::text(serde_json::to_string(&[w]).unwrap_or_default()),
-            ],
-        ),
-        Row::Packed {
-            key,
-            kind,
-            start_ms,
-            items,
-        } => (
-            "INSERT OR IGNORE INTO rollups (key, kind, start_ms, items_json) VALUES (?, ?, ?, ?)",
-            vec![
-                Param::text(key),
-                Param::text(*kind),
-                Param::int(*start_ms),
-                Param::text(serde_json::to_string(items).unwrap_or_default()),
-            ],
-        ),
-    }
-}
-
-async fn load_snapshot<S: Store>(store: &S, hash: &str) -> Option<Snapshot> {
-    if let Some(s) = SNAPSHOTS.with(|m| m.borrow().get(hash).cloned()) {
-        return Some(s);
-    }
-    let rows = store
-        .rows(
-            "SELECT snapshot_json FROM snapshots WHERE hash = ?",
-            &[Param::text(hash)],
-        )
-        .await
-        .ok()?;
-    let snap: Snapshot = serde_json::from_str(col_str(rows.first()?, "snapshot_json")).ok()?;
-    SNAPSHOTS.with(|m| m.borrow_mut().insert(hash.to_string(), snap.clone()));
-    Some(snap)
-}
-
 /// `GET /api/debug/writes` (token): the isolate's write counts and the row
-/// counts of every history table (how the tests see that two overlapping runs
-/// wrote each row once).
+/// counts of every history table (how the tests and the load bench see what
+/// a tick wrote, and that overlapping runs wrote each row once).
 pub async fn debug_writes(req: &Request, env: &Env) -> Result<Response, ApiError> {
     monitors::require_admin(req, env)?;
     let store = D1Store::from_env(env).map_err(db_err)?;
@@ -382,6 +261,7 @@ pub async fn debug_writes(req: &Request, env: &Env) -> Result<Response, ApiError
         "drift_events",
         "snapshots",
         "rollups",
+        "ticks",
     ] {
         let rows = store
             .rows(&format!("SELECT COUNT(*) AS n FROM {t}"), &[])
@@ -393,9 +273,23 @@ pub async fn debug_writes(req: &Request, env: &Env) -> Result<Response, ApiError
             .unwrap_or(0);
         tables.insert(t.to_string(), json!(n));
     }
+    let kinds: serde_json::Map<String, Value> = store
+        .rows("SELECT kind, COUNT(*) AS n FROM rollups GROUP BY kind", &[])
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            (
+                crate::store::col_str(r, "kind").to_string(),
+                json!(crate::store::col_u64(r, "n").unwrap_or(0)),
+            )
+        })
+        .collect();
     let s = STATS.with(|s| *s.borrow());
     let body = json!({
+        "rollup_kinds": kinds,
         "runs": s.runs,
+        "messages": s.messages,
         "probes": s.probes,
         "statements": s.statements,
         "rows_written": s.rows_written,
@@ -424,6 +318,7 @@ mod tests {
                 public: true,
             },
             maintenance_until_ms: None,
+            baseline_hash: None,
         }
     }
 
@@ -433,12 +328,12 @@ mod tests {
     fn a_tick_holds_each_slot_of_its_minute_once_in_order() {
         let ms = vec![monitor("a", 60), monitor("b", 30), monitor("c", 3600)];
         let jobs = jobs_for_tick(&ms, T);
-        let per = |i: usize| jobs.iter().filter(|(j, _)| *j == i).count();
-        assert_eq!(per(0), 1);
-        assert_eq!(per(1), 2);
-        assert!(per(2) <= 1);
-        assert!(jobs.windows(2).all(|w| w[0].1 <= w[1].1));
-        assert!(jobs.iter().all(|(_, s)| (T..T + 60_000).contains(s)));
+        let per = |id: &str| jobs.iter().filter(|j| j.id == id).count();
+        assert_eq!(per("a"), 1);
+        assert_eq!(per("b"), 2);
+        assert!(per("c") <= 1);
+        assert!(jobs.windows(2).all(|w| w[0].slot_ms <= w[1].slot_ms));
+        assert!(jobs.iter().all(|j| (T..T + 60_000).contains(&j.slot_ms)));
         // Two runs of one tick agree exactly (what makes their keys collide).
         assert_eq!(jobs, jobs_for_tick(&ms, T));
         // An hourly monitor is in exactly one tick of its hour.
@@ -446,5 +341,38 @@ mod tests {
             .map(|k| jobs_for_tick(&ms[2..], T + k * 60_000).len())
             .sum();
         assert_eq!(hourly, 1);
+    }
+
+    #[test]
+    fn messages_hold_one_shard_each_and_every_job_once() {
+        let ms: Vec<Monitor> = (0..2000)
+            .map(|i| monitor(&format!("m{i:04}"), 60))
+            .collect();
+        let jobs = jobs_for_tick(&ms, T);
+        assert_eq!(jobs.len(), 2000);
+        let msgs = messages_for_tick(&jobs, T);
+        let mut seen: Vec<&Job> = msgs.iter().flat_map(|m| &m.jobs).collect();
+        assert_eq!(seen.len(), 2000);
+        seen.sort_by(|a, b| a.id.cmp(&b.id));
+        seen.dedup();
+        assert_eq!(seen.len(), 2000);
+        for m in &msgs {
+            assert!(!m.jobs.is_empty() && m.jobs.len() <= PER_MESSAGE);
+            assert!(m.jobs.iter().all(|j| writer::shard_of(&j.id) == m.shard));
+            assert_eq!(m.tick_ms, T);
+        }
+        // 64 shards of ~31 jobs: two messages each, not 2000/24 scattered ones.
+        assert!(
+            msgs.len() <= 2 * schedule::SHARDS as usize,
+            "{}",
+            msgs.len()
+        );
+        // A message stays far under the Queue's 128 KB.
+        let biggest = msgs
+            .iter()
+            .map(|m| serde_json::to_string(m).map_or(0, |s| s.len()))
+            .max()
+            .unwrap_or(0);
+        assert!(biggest < 8 * 1024, "{biggest}");
     }
 }

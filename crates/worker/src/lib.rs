@@ -11,7 +11,9 @@
 //! - [`monitors`] - `/api/monitors...` (registry, admin token, maintenance)
 //! - [`status`] - `/api/monitors/{id}/status` and `/metrics`
 //! - [`badges`] - `/badge/{id}.svg|.json`
-//! - [`cron`] - the scheduled probes and the idempotent write path
+//! - [`cron`] - the scheduled tick: claim, plan, Queue fan-out, consumer
+//! - [`writer`] - probing a batch of jobs and the idempotent write path
+//! - [`housekeeping`] - daily roll-ups and pruning
 //! - [`store`] - D1 behind a small trait
 //! - [`target`] - which URLs may be probed (pure, host-tested)
 //! - [`probe_host`] - the host loop driving the core probe through `Fetch`
@@ -23,14 +25,17 @@
 pub mod api;
 pub mod badges;
 pub mod cron;
+pub mod housekeeping;
 pub mod monitors;
 pub mod probe_host;
 pub mod status;
 pub mod store;
 pub mod target;
+pub mod writer;
 
 use worker::{
-    console_log, event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent,
+    console_log, event, Context, Env, MessageBatch, Request, Response, ScheduleContext,
+    ScheduledEvent,
 };
 
 #[event(fetch)]
@@ -51,4 +56,21 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(summary) => console_log!("mcprobe cron: {summary}"),
         Err(e) => console_log!("mcprobe cron failed: {e}"),
     }
+}
+
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<cron::ProbeBatch>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    match cron::consume(batch, &env).await {
+        Ok(summary) => console_log!("mcprobe queue: {summary}"),
+        Err(e) => {
+            // No database: every message goes back to the Queue to retry.
+            console_log!("mcprobe queue failed: {e}");
+            return Err(worker::Error::RustError(e));
+        }
+    }
+    Ok(())
 }

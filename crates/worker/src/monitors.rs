@@ -8,6 +8,8 @@
 //! - `GET|PATCH|DELETE /api/monitors/{id}` (token); DELETE retires the row
 //!   (history keeps pointing at it) and answers 204
 //! - `POST /api/monitors/{id}/maintenance` `{"minutes"}` (token)
+//! - `POST /api/monitors/{id}/baseline` (token): accept the tool list last
+//!   seen as the baseline drift is judged against (409 before any)
 //! - `GET /api/monitors/{id}/status` is [`crate::status`]'s.
 //!
 //! The token is the `ADMIN_TOKEN` secret (`.dev.vars` under wrangler dev). A
@@ -34,6 +36,9 @@ pub struct Monitor {
     pub id: String,
     pub spec: MonitorSpec,
     pub maintenance_until_ms: Option<u64>,
+    /// The accepted tool-list hash drift is judged against (None until the
+    /// first tool list is seen).
+    pub baseline_hash: Option<String>,
 }
 
 impl Monitor {
@@ -46,6 +51,7 @@ impl Monitor {
                 "maintenance_until_ms".into(),
                 json!(self.maintenance_until_ms),
             );
+            o.insert("baseline_hash".into(), json!(self.baseline_hash));
         }
         v
     }
@@ -146,6 +152,8 @@ pub async fn route(req: Request, env: &Env, path: &str) -> Result<Response, ApiE
         ([_], _) => Err(ApiError::method_not_allowed(&method, "GET, PATCH, DELETE")),
         ([id, "maintenance"], Method::Post) => maintenance(req, env, id).await,
         ([_, "maintenance"], _) => Err(ApiError::method_not_allowed(&method, "POST")),
+        ([id, "baseline"], Method::Post) => baseline(&req, env, id).await,
+        ([_, "baseline"], _) => Err(ApiError::method_not_allowed(&method, "POST")),
         ([id, "status"], Method::Get) => crate::status::status(&req, env, id).await,
         ([_, "status"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
         _ => Err(ApiError::new(
@@ -271,6 +279,47 @@ async fn maintenance(mut req: Request, env: &Env, id: &str) -> Result<Response, 
     ok_json(200, json!({ "id": id, "maintenance_until_ms": until }))
 }
 
+/// `POST /api/monitors/{id}/baseline` (token): accepts the tool list last
+/// seen as the one drift is judged against. 409 before any tool list.
+async fn baseline(req: &Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require_admin(req, env)?;
+    let m = load_or_404(env, id).await?;
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let mut seen = crate::writer::last_hash(crate::writer::accumulator(id).as_ref());
+    if seen.is_none() {
+        let rows = store
+            .rows(
+                "SELECT tools_hash FROM monitor_state WHERE monitor_id = ?",
+                &[Param::text(id)],
+            )
+            .await
+            .map_err(db_err)?;
+        seen = rows
+            .first()
+            .and_then(|r| r.get("tools_hash"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
+    let Some(hash) = seen else {
+        return Err(ApiError::new(
+            409,
+            "no tool list has been seen for this monitor yet",
+            "wait for a probe that lists tools (see GET /api/monitors/{id}/status), then accept it",
+        ));
+    };
+    store
+        .exec(
+            "UPDATE monitors SET baseline_hash = ? WHERE id = ?",
+            &[Param::text(&hash), Param::text(id)],
+        )
+        .await
+        .map_err(db_err)?;
+    ok_json(
+        200,
+        json!({"id": id, "baseline_hash": hash, "previous": m.baseline_hash}),
+    )
+}
+
 async fn list_public(env: &Env) -> Result<Response, ApiError> {
     let all = load_all(env).await?;
     let list: Vec<Value> = all
@@ -281,7 +330,7 @@ async fn list_public(env: &Env) -> Result<Response, ApiError> {
     ok_json(200, json!({ "monitors": list }))
 }
 
-const SELECT: &str = "SELECT id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, maintenance_until_ms FROM monitors WHERE retired_at_ms IS NULL";
+const SELECT: &str = "SELECT id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, maintenance_until_ms, baseline_hash FROM monitors WHERE retired_at_ms IS NULL";
 
 /// Every live monitor (the cron, /metrics and the public list read this).
 pub async fn load_all(env: &Env) -> Result<Vec<Monitor>, ApiError> {
@@ -291,6 +340,23 @@ pub async fn load_all(env: &Env) -> Result<Vec<Monitor>, ApiError> {
         .await
         .map_err(db_err)?;
     Ok(rows.iter().filter_map(from_row).collect())
+}
+
+/// The live monitors among `ids` (a Queue message's), read by key.
+pub async fn load_many(env: &Env, ids: &[&str]) -> Result<Vec<Monitor>, ApiError> {
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let mut out = Vec::with_capacity(ids.len());
+    // D1 binds at most 100 parameters a statement.
+    for chunk in ids.chunks(90) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let params: Vec<Param> = chunk.iter().map(|id| Param::text(*id)).collect();
+        let rows = store
+            .rows(&format!("{SELECT} AND id IN ({marks})"), &params)
+            .await
+            .map_err(db_err)?;
+        out.extend(rows.iter().filter_map(from_row));
+    }
+    Ok(out)
 }
 
 /// One live monitor, if it exists.
@@ -335,6 +401,10 @@ fn from_row(row: &Value) -> Option<Monitor> {
             public: col_u64(row, "public") == Some(1),
         },
         maintenance_until_ms: col_u64(row, "maintenance_until_ms"),
+        baseline_hash: row
+            .get("baseline_hash")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 

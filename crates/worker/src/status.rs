@@ -18,10 +18,10 @@ use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
 use crate::api::{self, ApiError};
-use crate::cron;
 use crate::monitors::{self, db_err, Monitor};
 use crate::probe_host;
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
+use crate::writer;
 
 /// The uptime windows the status route reports.
 pub const WINDOWS: [(&str, u64); 4] = [
@@ -56,38 +56,81 @@ fn parse_mode(s: &str) -> Option<Mode> {
 /// Uptime per [`WINDOWS`] entry (`None`: no probes in it).
 pub type Uptimes = Vec<(&'static str, Option<f64>)>;
 
-/// Uptime per window and the 24 h latency percentiles from hourly roll-ups
-/// (pure, host-tested). Roll-ups with one key count once.
-pub fn summarise(hours: &[Rollup], now_ms: u64) -> (Uptimes, Option<u64>, Option<u64>) {
+/// Uptime per window and the 24 h latency percentiles (pure, host-tested).
+/// Windows up to 7 days count hourly roll-ups; longer ones count the daily
+/// roll-ups and, after the last day those cover, the hourly ones. Roll-ups
+/// with one key count once.
+pub fn summarise(
+    hours: &[Rollup],
+    days: &[Rollup],
+    now_ms: u64,
+) -> (Uptimes, Option<u64>, Option<u64>) {
     let mut seen = BTreeSet::new();
-    let unique: Vec<&Rollup> = hours
+    let hours: Vec<&Rollup> = hours
         .iter()
         .filter(|r| seen.insert(r.key.clone()))
         .collect();
+    let days: Vec<&Rollup> = days.iter().filter(|r| seen.insert(r.key.clone())).collect();
+    let covered_until = days.iter().map(|d| d.start_ms + DAY_MS).max().unwrap_or(0);
     let uptime = WINDOWS
         .iter()
         .map(|(name, window)| {
             let since = now_ms.saturating_sub(*window);
-            // An hour counts when any of it is inside the window (hours are
-            // the resolution of what is stored).
-            let (probes, down) = unique
-                .iter()
-                .filter(|r| r.start_ms + HOUR_MS > since)
-                .fold((0u64, 0u64), |(p, d), r| {
-                    (p + u64::from(r.probes), d + u64::from(r.down_probes()))
-                });
+            // A period counts when any of it is inside the window (periods
+            // are the resolution of what is stored).
+            let periods: Vec<&&Rollup> =
+                if *window <= 7 * DAY_MS {
+                    hours
+                        .iter()
+                        .filter(|r| r.start_ms + HOUR_MS > since)
+                        .collect()
+                } else {
+                    days.iter()
+                        .filter(|r| r.start_ms + DAY_MS > since)
+                        .chain(hours.iter().filter(|r| {
+                            r.start_ms >= covered_until && r.start_ms + HOUR_MS > since
+                        }))
+                        .collect()
+                };
+            let (probes, down) = periods.iter().fold((0u64, 0u64), |(p, d), r| {
+                (p + u64::from(r.probes), d + u64::from(r.down_probes()))
+            });
             let up = (probes > 0).then(|| (probes - down.min(probes)) as f64 / probes as f64);
             (*name, up)
         })
         .collect();
     let mut h = Histogram::new();
-    for r in unique
+    for r in hours
         .iter()
         .filter(|r| r.start_ms + HOUR_MS + DAY_MS > now_ms)
     {
         h.merge(&r.latency);
     }
     (uptime, h.percentile(50.0), h.percentile(95.0))
+}
+
+/// The hourly (last 8 days) and daily (last 91 days) roll-ups of a monitor,
+/// read by key range from its shard.
+pub async fn rollups<S: Store>(
+    store: &S,
+    id: &str,
+    now_ms: u64,
+) -> Result<(Vec<Rollup>, Vec<Rollup>), ApiError> {
+    let unpack = |ws: Vec<Write>| -> Vec<Rollup> {
+        ws.into_iter()
+            .filter_map(|w| match w {
+                Write::HourlyRollup(r) | Write::DailyRollup(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    };
+    let hours = writer::shard_items(store, id, "hourly", now_ms.saturating_sub(8 * DAY_MS))
+        .await
+        .map_err(db_err)?;
+    let days = writer::shard_items(store, id, "daily", now_ms.saturating_sub(91 * DAY_MS))
+        .await
+        .map_err(db_err)?;
+    Ok((unpack(hours), unpack(days)))
 }
 
 /// Everything known of one monitor.
@@ -101,7 +144,7 @@ pub async fn figures<S: Store>(store: &S, id: &str, now_ms: u64) -> Result<Figur
         .await
         .map_err(db_err)?;
     let row = state.first();
-    let acc: Option<Accumulator> = cron::accumulator(id)
+    let acc: Option<Accumulator> = writer::accumulator(id)
         .or_else(|| row.and_then(|r| serde_json::from_str(col_str(r, "accumulator_json")).ok()));
     if let Some(last) = acc.as_ref().and_then(Accumulator::last_probe) {
         f.status = Some(last.status);
@@ -116,28 +159,13 @@ pub async fn figures<S: Store>(store: &S, id: &str, now_ms: u64) -> Result<Figur
     }
     f.verdict = row.and_then(|r| serde_json::from_str(col_str(r, "verdict_json")).ok());
 
-    let since = now_ms.saturating_sub(90 * DAY_MS + HOUR_MS);
-    let packed = store
-        .rows(
-            "SELECT items_json FROM rollups WHERE kind = 'hourly' AND start_ms >= ?",
-            &[Param::int(since)],
-        )
-        .await
-        .map_err(db_err)?;
-    let mut hours: Vec<Rollup> = Vec::new();
-    for r in &packed {
-        let items: Vec<Write> = serde_json::from_str(col_str(r, "items_json")).unwrap_or_default();
-        hours.extend(items.into_iter().filter_map(|w| match w {
-            Write::HourlyRollup(r) if r.monitor_id == id => Some(r),
-            _ => None,
-        }));
-    }
+    let (mut hours, days) = rollups(store, id, now_ms).await?;
     // The open hour is in memory only; a stored row of the same hour wins
     // (summarise keeps the first of a key).
     if let Some(open) = acc.as_ref().and_then(Accumulator::current_hour) {
         hours.push(open);
     }
-    let (uptime, p50, p95) = summarise(&hours, now_ms);
+    let (uptime, p50, p95) = summarise(&hours, &days, now_ms);
     f.uptime = uptime;
     f.p50_ms = p50;
     f.p95_ms = p95;
@@ -238,7 +266,7 @@ mod tests {
             acc.observe(&obs(H0 + i * 60_000, status, 100 + i), H0 + i * 60_000);
         }
         let open = acc.current_hour().expect("an open hour");
-        let (uptime, p50, p95) = summarise(&[open.clone(), open], H0 + 10 * 60_000);
+        let (uptime, p50, p95) = summarise(&[open.clone(), open], &[], H0 + 10 * 60_000);
         assert_eq!(uptime[0], ("24h", Some(0.75)));
         assert_eq!(uptime[3], ("90d", Some(0.75)));
         assert!(p50.is_some_and(|p| (100..=103).contains(&p)), "{p50:?}");
@@ -251,9 +279,39 @@ mod tests {
         old.observe(&obs(H0, Status::Down, 5), H0);
         let old_hour = old.current_hour().expect("hour");
         let now = H0 + 2 * DAY_MS + HOUR_MS;
-        let (uptime, p50, _) = summarise(&[old_hour], now);
+        let (uptime, p50, _) = summarise(&[old_hour], &[], now);
         assert_eq!(uptime[0], ("24h", None));
         assert_eq!(uptime[1], ("7d", Some(0.0)));
         assert_eq!(p50, None);
+    }
+
+    #[test]
+    fn long_windows_count_days_then_the_hours_after_them() {
+        // Day 0: 10 probes, all down (a daily row). Day 1: one open hour, up.
+        let day0 = Rollup {
+            key: "m:daily:0".into(),
+            monitor_id: "m".into(),
+            start_ms: H0,
+            probes: 10,
+            failures_by_mode: [("timeout".to_string(), 10)].into_iter().collect(),
+            p50_ms: None,
+            p95_ms: None,
+            latency: Histogram::new(),
+        };
+        let mut acc = Accumulator::new("m");
+        acc.observe(&obs(H0 + DAY_MS, Status::Up, 50), H0 + DAY_MS);
+        let hour = acc.current_hour().expect("an hour");
+        // An hourly row of day 0 too: the daily row covers it, so it must
+        // not count twice.
+        let mut old = Accumulator::new("m");
+        old.observe(&obs(H0 + HOUR_MS, Status::Down, 5), H0 + HOUR_MS);
+        let old_hour = old.current_hour().expect("an hour");
+        let now = H0 + DAY_MS + 30 * 60_000;
+        let (uptime, p50, _) = summarise(&[hour, old_hour], &[day0], now);
+        // 30 d: 10 down of the day + 1 up of the hour after it.
+        assert_eq!(uptime[2], ("30d", Some(1.0 / 11.0)));
+        // 24 h: hours only (the day-0 hour at 01:00 is inside 24 h).
+        assert_eq!(uptime[0], ("24h", Some(0.5)));
+        assert!(p50.is_some());
     }
 }

@@ -209,6 +209,8 @@ pub struct DevOptions {
     pub log: PathBuf,
     /// How long startup may take before giving up.
     pub ready_within: Duration,
+    /// Extra `--var NAME:VALUE`s (e.g. `DIRECT_PROBES:0` to force the Queue).
+    pub vars: Vec<(String, String)>,
 }
 
 impl DevOptions {
@@ -221,6 +223,7 @@ impl DevOptions {
             prebuilt: true,
             log,
             ready_within: Duration::from_secs(90),
+            vars: Vec::new(),
         }
     }
 }
@@ -355,6 +358,9 @@ pub fn start_wrangler_dev(paths: &EdgePaths, opts: &DevOptions) -> Result<Wrangl
     }
     if opts.allow_loopback {
         dev.args(["--var", "ALLOW_LOOPBACK:1"]);
+    }
+    for (name, value) in &opts.vars {
+        dev.arg("--var").arg(format!("{name}:{value}"));
     }
     dev.stdout(log.try_clone().context("duplicating the log file")?)
         .stderr(log)

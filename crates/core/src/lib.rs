@@ -28,6 +28,7 @@
 //! - [`registry`]: MCP Registry pages, endpoint normalisation, scan audits
 //! - [`probe`]: the dual-era step machine that ties them together
 
+pub mod alerts;
 pub mod badge;
 pub mod classify;
 pub mod fingerprint;

@@ -271,7 +271,10 @@ pub fn apply_patch(spec: &MonitorSpec, patch: &Value) -> Result<MonitorSpec, Api
                 let mut merged = Value::Object(spec.alerts.clone());
                 merge_patch(&mut merged, v);
                 match merged {
-                    Value::Object(m) => m,
+                    Value::Object(m) => {
+                        crate::alerts::AlertConfig::parse(&m)?;
+                        m
+                    }
                     // merge_patch of an object into an object stays an object.
                     _ => Map::new(),
                 }
@@ -474,7 +477,11 @@ fn parse_public(v: &Value) -> Result<bool, ApiError> {
 
 fn parse_alerts(v: &Value) -> Result<Map<String, Value>, ApiError> {
     match v {
-        Value::Object(m) => Ok(m.clone()),
+        Value::Object(m) => {
+            // Checked now, so a typo is a 400 at registration, not a lost page.
+            crate::alerts::AlertConfig::parse(m)?;
+            Ok(m.clone())
+        }
         _ => Err(alerts_not_object()),
     }
 }
@@ -482,7 +489,7 @@ fn parse_alerts(v: &Value) -> Result<Map<String, Value>, ApiError> {
 fn alerts_not_object() -> ApiError {
     ApiError::bad(
         "\"alerts\" must be an object",
-        "send e.g. {\"alerts\": {\"webhook\": \"https://hooks.example.com/...\"}}, or leave it out",
+        "send e.g. {\"alerts\": {\"webhook\": {\"url\": \"https://hooks.example.com/...\"}}}, or leave it out",
     )
 }
 
@@ -857,7 +864,7 @@ mod tests {
         let base = validate_new(&json!({
             "url": "https://e.com/mcp", "name": "x", "interval_s": 120,
             "headers": {"Authorization": "Bearer old", "X-Tenant": "t"},
-            "alerts": {"slack": {"url": "https://s", "severity": "P2"}, "email": "a@b"},
+            "alerts": {"slack": {"url": "https://s", "severity": "P2"}, "team-b": {"type": "webhook", "url": "https://b"}},
             "runbook_url": "https://rb", "public": true
         }))
         .unwrap();
@@ -881,7 +888,7 @@ mod tests {
         // Alerts merge as RFC 7396.
         let p = apply_patch(
             &base,
-            &json!({"alerts": {"slack": {"severity": "P1"}, "email": null}}),
+            &json!({"alerts": {"slack": {"severity": "P1"}, "team-b": null}}),
         )
         .unwrap();
         assert_eq!(

@@ -76,6 +76,24 @@ fn plain(
     Arc::new(FnHandler(f))
 }
 
+/// Up or down by the server's variant (see the `switch` scenario).
+struct Switch(Arc<Engine>);
+
+impl Handler for Switch {
+    fn handle(
+        self: Arc<Self>,
+        st: Arc<crate::server::State>,
+        req: crate::server::Req,
+    ) -> futures_util::future::BoxFuture<'static, crate::server::Resp> {
+        if st.variant() == 0 {
+            self.0.clone().handle(st, req)
+        } else {
+            let resp = faults::http_503(&st, &req);
+            Box::pin(async move { resp })
+        }
+    }
+}
+
 /// A legacy 2025-06-18 server (JSON answers, no session, strict header): the
 /// default base of the fault scenarios that do not care about the era.
 fn legacy_base() -> Engine {
@@ -120,6 +138,10 @@ pub(crate) static SCENARIOS: &[Scenario] = &[
     serve("drift", || {
         Arc::new(legacy_base().tools(ToolSet::Drift).with_resources())
     }),
+    // Healthy (modern) at variant 0; set_variant(1) takes it down with a 503
+    // and set_variant(0) brings it back: outages, recoveries and flapping on
+    // demand, for the alerting tests.
+    serve("switch", || Arc::new(Switch(Arc::new(Engine::modern())))),
     serve("call-iserror", || {
         Arc::new(Engine::modern().fault(Fault::CallIsError))
     }),

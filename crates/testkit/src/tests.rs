@@ -526,6 +526,22 @@ fn drift_variant_changes_the_tool_list() {
 }
 
 #[test]
+fn the_switch_goes_down_and_comes_back() {
+    let fleet = Fleet::start_only(&["switch"]).expect("fleet starts");
+    let url = fleet.url("switch");
+    let h = [("MCP-Protocol-Version", "2026-07-28")];
+    let status = || request(&url, "POST", &h, Some(&rpc(1, "server/discover", json!({})))).status;
+    // Up, it answers as the modern engine does (this bare request is a 400
+    // there); down, a 503 whatever the request.
+    let up = status();
+    assert_ne!(up, 503);
+    fleet.set_variant("switch", 1);
+    assert_eq!(status(), 503);
+    fleet.set_variant("switch", 0);
+    assert_eq!(status(), up);
+}
+
+#[test]
 fn http_sse_answers_on_the_get_stream() {
     let fleet = Fleet::start_only(&["ok-http-sse"]).expect("fleet starts");
     let url = fleet.url("ok-http-sse");

@@ -11,6 +11,7 @@ pub mod scan;
 pub mod stdio;
 pub mod time;
 pub mod tls;
+pub mod watch;
 
 /// Bad input: printed as one line, exit code 2.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use mcprobe::check::{self, CheckArgs};
 use mcprobe::scan::{self, ScanArgs};
+use mcprobe::watch::{self, WatchArgs};
 use mcprobe::UsageError;
 
 #[derive(Parser)]
@@ -23,6 +24,8 @@ enum Command {
     Check(CheckArgs),
     /// Probe every endpoint that registries (--registry) or files (--file) list, and write an audit.
     Scan(ScanArgs),
+    /// Run the alerting policy over the monitors of a TOML file (state in SQLite).
+    Watch(WatchArgs),
 }
 
 fn main() {
@@ -41,7 +44,7 @@ fn main() {
                 .collect();
             let sub = std::env::args()
                 .nth(1)
-                .filter(|a| matches!(a.as_str(), "check" | "scan"))
+                .filter(|a| matches!(a.as_str(), "check" | "scan" | "watch"))
                 .map(|a| format!(" {a}"))
                 .unwrap_or_default();
             eprintln!("mcprobe: {}; see `mcprobe{sub} --help`", said.join(" "));
@@ -55,6 +58,7 @@ fn main() {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Watch(args) => watch::run(args),
     };
     match result {
         Ok(code) => std::process::exit(code),

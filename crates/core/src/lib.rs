@@ -32,6 +32,7 @@ pub mod alerts;
 pub mod badge;
 pub mod classify;
 pub mod fingerprint;
+pub mod history;
 pub mod http;
 pub mod jsonrpc;
 pub mod metrics;

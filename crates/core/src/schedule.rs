@@ -301,13 +301,15 @@ mod tests {
             counts[s as usize] += 1;
         }
         // 100 expected per shard; a poor hash would leave some near empty.
-        assert!(counts.iter().all(|&n| (50..=160).contains(&n)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&n| (50..=160).contains(&n)),
+            "{counts:?}"
+        );
         assert_eq!(shard_name(7), "s07");
         assert_eq!(shard_name(63), "s63");
         // Pinned: stored rows are keyed by it, so it must never change.
         assert_eq!(shard_of("a"), 63);
     }
-
 
     const T0: u64 = 1_700_000_040_000; // a whole minute
 

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 #[path = "../../../xtask/src/worker/edge.rs"]
 pub mod edge;
 
+pub mod client;
+pub mod receiver;
+
 /// The repository root (this crate sits at `crates/edge-tests`).
 pub fn repo_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -474,10 +474,12 @@ fn check_api_under_wrangler_dev() {
             wrong_method.status, wrong_method.body
         ));
     }
-    let unknown = client.send(reqwest::Method::GET, &format!("{base}/nope"), None);
+    // Under /api/ the Worker answers (a JSON 404); any other path is the
+    // web page's (static assets, the app shell for its client-side routes).
+    let unknown = client.send(reqwest::Method::GET, &format!("{base}/api/nope"), None);
     if unknown.status != 404 || str_at(&unknown.json(), "/error").is_empty() {
         fail(format!(
-            "GET /nope: HTTP {} {}",
+            "GET /api/nope: HTTP {} {}",
             unknown.status, unknown.body
         ));
     }

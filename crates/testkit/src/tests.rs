@@ -530,7 +530,15 @@ fn the_switch_goes_down_and_comes_back() {
     let fleet = Fleet::start_only(&["switch"]).expect("fleet starts");
     let url = fleet.url("switch");
     let h = [("MCP-Protocol-Version", "2026-07-28")];
-    let status = || request(&url, "POST", &h, Some(&rpc(1, "server/discover", json!({})))).status;
+    let status = || {
+        request(
+            &url,
+            "POST",
+            &h,
+            Some(&rpc(1, "server/discover", json!({}))),
+        )
+        .status
+    };
     // Up, it answers as the modern engine does (this bare request is a 400
     // there); down, a 503 whatever the request.
     let up = status();

@@ -113,6 +113,13 @@ pub async fn route(req: Request, env: Env) -> worker::Result<Response> {
             Method::Get => crate::cron::debug_writes(&req, &env).await,
             _ => Err(ApiError::method_not_allowed(&method, "GET")),
         },
+        p if p.starts_with("/api/incidents/") && p.ends_with("/ack") => match method {
+            Method::Post => {
+                let id = &p["/api/incidents/".len()..p.len() - "/ack".len()];
+                crate::alerting::ack(&req, &env, id.trim_matches('/')).await
+            }
+            _ => Err(ApiError::method_not_allowed(&method, "POST")),
+        },
         p if p == "/api/monitors" || p.starts_with("/api/monitors/") => {
             crate::monitors::route(req, &env, &path).await
         }

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, MessageBatch, MessageExt, Request, Response};
 
+use crate::alerting::{self, AlertOutcome, Alerting};
 use crate::api::{self, ApiError};
 use crate::monitors::{self, db_err, Monitor};
 use crate::store::{D1Store, Param, Store};
@@ -158,7 +159,17 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
 
     let queue = env.queue(QUEUE_BINDING).ok();
     if jobs.len() <= direct_max(env) || queue.is_none() {
-        let outcome = writer::process(&store, &all, &jobs, monitors::policy(env)).await;
+        let mut outcome = writer::process(
+            &store,
+            &all,
+            &jobs,
+            monitors::policy(env),
+            &alerting::public_base(env),
+        )
+        .await;
+        outcome
+            .alerts
+            .add(tick_open(&store, env, &all, &jobs, tick_ms).await);
         count(&outcome, false);
         let mut summary = summary(tick_ms, &outcome);
         summary["housekeeping"] = housekeeping;
@@ -181,12 +192,49 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
         sent += chunk.len();
     }
     STATS.with(|s| s.borrow_mut().runs += 1);
+    let ticked = tick_open(&store, env, &all, &jobs, tick_ms).await;
     Ok(json!({
         "tick_ms": tick_ms,
         "queued_probes": jobs.len(),
         "messages": sent,
         "housekeeping": housekeeping,
+        "alerts": ticked,
     }))
+}
+
+/// Lets time pass for the monitors whose alerting is not steady and that
+/// this tick does not probe (a P2 escalates, a maintenance window or quiet
+/// hours end, flapping settles, even between an hourly monitor's probes).
+async fn tick_open(
+    store: &D1Store,
+    env: &Env,
+    all: &[Monitor],
+    jobs: &[Job],
+    tick_ms: u64,
+) -> AlertOutcome {
+    let mut out = AlertOutcome::default();
+    let open = match alerting::open_monitors(store).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            out.errors.push(e);
+            return out;
+        }
+    };
+    let alerting = Alerting {
+        store,
+        target: monitors::policy(env),
+        public_base: alerting::public_base(env),
+    };
+    let now = crate::probe_host::now_ms().max(tick_ms);
+    for id in open {
+        if jobs.iter().any(|j| j.id == id) {
+            continue;
+        }
+        if let Some(m) = all.iter().find(|m| m.id == id) {
+            alerting.tick(m, now, &mut out).await;
+        }
+    }
+    out
 }
 
 fn summary(tick_ms: u64, o: &Outcome) -> Value {
@@ -197,6 +245,8 @@ fn summary(tick_ms: u64, o: &Outcome) -> Value {
         "statements": o.statements,
         "rows_written": o.rows_written,
         "restored": o.restored,
+        "reprobes": o.reprobes,
+        "alerts": o.alerts,
         "rows_per_probe": per_probe(o.rows_written, o.probes),
         "errors": o.errors,
     })
@@ -208,6 +258,7 @@ fn summary(tick_ms: u64, o: &Outcome) -> Value {
 pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value, String> {
     let store = D1Store::from_env(env)?;
     let policy = monitors::policy(env);
+    let public_base = alerting::public_base(env);
     let mut total = Outcome::default();
     let mut retried = 0u32;
     for msg in batch.iter() {
@@ -223,7 +274,8 @@ pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value
         let ids: Vec<&str> = msg.body().jobs.iter().map(|j| j.id.as_str()).collect();
         match monitors::load_many(env, &ids).await {
             Ok(ms) => {
-                let outcome = writer::process(&store, &ms, &msg.body().jobs, policy).await;
+                let outcome =
+                    writer::process(&store, &ms, &msg.body().jobs, policy, &public_base).await;
                 count(&outcome, true);
                 total.add(outcome);
                 msg.ack();

@@ -7,6 +7,7 @@
 //! the monitor rules, the schedule, the roll-ups and the badges.
 //!
 //! Modules, one area each:
+//! - [`alerting`] - the alert policy's host: re-probes, deliveries, acks
 //! - [`api`] - the router, `POST /api/check`, `GET /api/health`
 //! - [`monitors`] - `/api/monitors...` (registry, admin token, maintenance)
 //! - [`status`] - `/api/monitors/{id}/status` and `/metrics`
@@ -22,9 +23,11 @@
 //! with `wrangler dev` (`wrangler.toml` at the repository root; the cron is
 //! fired there by `GET /__scheduled?cron=*+*+*+*+*`).
 
+pub mod alerting;
 pub mod api;
 pub mod badges;
 pub mod cron;
+pub mod history;
 pub mod housekeeping;
 pub mod monitors;
 pub mod probe_host;

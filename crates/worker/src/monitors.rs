@@ -156,6 +156,12 @@ pub async fn route(req: Request, env: &Env, path: &str) -> Result<Response, ApiE
         ([_, "baseline"], _) => Err(ApiError::method_not_allowed(&method, "POST")),
         ([id, "status"], Method::Get) => crate::status::status(&req, env, id).await,
         ([_, "status"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
+        ([id, "history"], Method::Get) => crate::history::history(&req, env, id).await,
+        ([_, "history"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
+        ([id, "incidents"], Method::Get) => crate::history::incidents(&req, env, id).await,
+        ([_, "incidents"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
+        ([id, "drift"], Method::Get) => crate::history::drift(&req, env, id).await,
+        ([_, "drift"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
         _ => Err(ApiError::new(
             404,
             format!("no route {path}"),

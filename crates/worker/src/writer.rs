@@ -40,6 +40,11 @@ use mcprobe_core::schedule;
 use mcprobe_core::{ProbeConfig, Verdict};
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
+use worker::Delay;
+
+use crate::alerting::{AlertOutcome, Alerting};
 use crate::monitors::Monitor;
 use crate::probe_host;
 use crate::store::{col_str, Param, Store};
@@ -50,6 +55,11 @@ use crate::target::Policy;
 pub const CONCURRENCY: usize = 6;
 /// A scheduled probe's deadline (as `/api/check`'s).
 pub const PROBE_TIMEOUT_MS: u64 = 10_000;
+/// Fast re-probes are run when due within this long of the invocation's
+/// start (the policy asks for +10 s and +20 s after a failure).
+pub const REPROBE_WINDOW_MS: u64 = 45_000;
+/// At most this many rounds of re-probes in one invocation.
+const MAX_REPROBE_ROUNDS: usize = 4;
 
 /// One probe to run: a monitor at one of its slots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +76,9 @@ pub struct Outcome {
     pub statements: u64,
     pub rows_written: u64,
     pub restored: u64,
+    /// Fast re-probes run for the alerting policy.
+    pub reprobes: u64,
+    pub alerts: AlertOutcome,
     pub errors: Vec<String>,
 }
 
@@ -76,6 +89,8 @@ impl Outcome {
         self.statements += other.statements;
         self.rows_written += other.rows_written;
         self.restored += other.restored;
+        self.reprobes += other.reprobes;
+        self.alerts.add(other.alerts);
         self.errors.extend(other.errors);
     }
 
@@ -231,6 +246,7 @@ pub async fn process<S: Store>(
     monitors: &[Monitor],
     jobs: &[Job],
     policy: Policy,
+    public_base: &str,
 ) -> Outcome {
     let mut out = Outcome::default();
     let by_id: HashMap<&str, &Monitor> = monitors.iter().map(|m| (m.id.as_str(), m)).collect();
@@ -283,56 +299,94 @@ pub async fn process<S: Store>(
         baselines.insert(j.id.as_str(), snap);
     }
 
-    let mut results: Vec<(usize, Probed)> = stream::iter(jobs.iter().enumerate())
-        .map(|(k, j)| {
-            let m = by_id[j.id.as_str()];
-            let mut cfg = ProbeConfig::new(m.spec.url.as_str());
-            cfg.headers = m.spec.request_headers();
-            cfg.timeout_ms = PROBE_TIMEOUT_MS;
-            cfg.preflight = false;
-            cfg.checked_at = probe_host::now_rfc3339();
-            cfg.baseline = baselines.get(j.id.as_str()).cloned().flatten();
-            async move { (k, probe_host::run_with_snapshot(cfg, policy).await) }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    // In slot order, so each accumulator sees its observations in order.
-    results.sort_by_key(|(k, _)| (jobs[*k].slot_ms, *k));
-
-    let now = probe_host::now_ms();
+    let alerting = Alerting {
+        store,
+        target: policy,
+        public_base: public_base.to_string(),
+    };
+    let mut round: Vec<(&Monitor, u64)> = jobs
+        .iter()
+        .map(|j| (by_id[j.id.as_str()], j.slot_ms))
+        .collect();
     let mut writes: Vec<Write> = Vec::new();
     let mut changed: Vec<(String, Observation)> = Vec::new();
     let mut new_baselines: Vec<(String, String)> = Vec::new();
-    for (k, outcome) in results {
-        let job = jobs[k];
-        let m = by_id[job.id.as_str()];
-        let (verdict, snapshot) = match outcome {
-            Ok(v) => v,
-            // Only a URL the core refuses gets here (they were validated).
-            Err(e) => {
-                out.errors.push(format!("{}: {e}", m.id));
-                continue;
+    let mut reprobes: BTreeMap<String, u64> = BTreeMap::new();
+    let started = probe_host::now_ms();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let results = probe_round(&round, &baselines, policy).await;
+        let now = probe_host::now_ms();
+        for ((m, at_ms), outcome) in round.iter().zip(results) {
+            let (verdict, snapshot) = match outcome {
+                Ok(v) => v,
+                // Only a URL the core refuses gets here (they were validated).
+                Err(e) => {
+                    out.errors.push(format!("{}: {e}", m.id));
+                    continue;
+                }
+            };
+            // Scheduled probes make the history (on their slots); fast
+            // re-probes only answer the policy's question, so uptime stays a
+            // sample at a fixed rate and a re-probe's clock time never pushes
+            // a later slot out of the accumulator.
+            if rounds == 1 {
+                out.probes += 1;
+                let obs = Observation::from_verdict(&verdict, *at_ms);
+                let mut acc = accumulator(&m.id).unwrap_or_else(|| Accumulator::new(&m.id));
+                let new = acc.observe(&obs, now);
+                ACCUMULATORS.with(|map| map.borrow_mut().insert(m.id.clone(), acc));
+                if let Some(snap) = snapshot {
+                    if m.baseline_hash.is_none() && !new_baselines.iter().any(|(id, _)| *id == m.id)
+                    {
+                        new_baselines.push((m.id.clone(), snap.hash.clone()));
+                    }
+                    store_snapshot(store, &snap, *at_ms, &mut out).await;
+                }
+                if new
+                    .iter()
+                    .any(|w| matches!(w, Write::StateChange { .. } | Write::Drift { .. }))
+                {
+                    changed.retain(|(id, _)| *id != m.id);
+                    changed.push((m.id.clone(), obs));
+                }
+                writes.extend(new);
             }
+            // Confirmation runs on the clock: the policy sees real times.
+            match alerting.observe(m, &verdict, now, &mut out.alerts).await {
+                Some(t) => reprobes.insert(m.id.clone(), t),
+                None => reprobes.remove(&m.id),
+            };
+        }
+        // Fast re-probes the policy asked for, inside this invocation.
+        let horizon = started.saturating_add(REPROBE_WINDOW_MS);
+        reprobes.retain(|_, t| *t <= horizon);
+        let Some(&first) = reprobes.values().min() else {
+            break;
         };
-        out.probes += 1;
-        let obs = Observation::from_verdict(&verdict, job.slot_ms);
-        let mut acc = accumulator(&m.id).unwrap_or_else(|| Accumulator::new(&m.id));
-        let new = acc.observe(&obs, now);
-        ACCUMULATORS.with(|map| map.borrow_mut().insert(m.id.clone(), acc));
-        if let Some(snap) = snapshot {
-            if m.baseline_hash.is_none() && !new_baselines.iter().any(|(id, _)| *id == m.id) {
-                new_baselines.push((m.id.clone(), snap.hash.clone()));
-            }
-            store_snapshot(store, &snap, job.slot_ms, &mut out).await;
+        if rounds > MAX_REPROBE_ROUNDS {
+            break;
         }
-        if new
+        let now = probe_host::now_ms();
+        if first > now {
+            Delay::from(Duration::from_millis(first - now)).await;
+        }
+        let now = probe_host::now_ms();
+        // Everything due within half a second goes in this round.
+        let due: Vec<String> = reprobes
             .iter()
-            .any(|w| matches!(w, Write::StateChange { .. } | Write::Drift { .. }))
-        {
-            changed.push((m.id.clone(), obs));
+            .filter(|(_, t)| **t <= now + 500)
+            .map(|(id, _)| id.clone())
+            .collect();
+        round = due
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()).map(|m| (*m, now)))
+            .collect();
+        for id in &due {
+            reprobes.remove(id);
         }
-        writes.extend(new);
+        out.reprobes += round.len() as u64;
     }
     out.writes = writes.len() as u64;
 
@@ -355,6 +409,9 @@ pub async fn process<S: Store>(
         let r = write_state(store, id, obs).await;
         out.exec_result(r);
     }
+    // Alerting's rows count against the same budget.
+    out.rows_written += out.alerts.rows_written;
+    out.statements += out.alerts.rows_written;
     for (id, hash) in &new_baselines {
         // Only if still unset: an accepted baseline is never overwritten here.
         let r = store
@@ -366,6 +423,28 @@ pub async fn process<S: Store>(
         out.exec_result(r);
     }
     out
+}
+
+/// Probes each (monitor, time) of a round, at most [`CONCURRENCY`] at once,
+/// answering in the round's order.
+async fn probe_round(
+    round: &[(&Monitor, u64)],
+    baselines: &HashMap<&str, Option<Snapshot>>,
+    policy: Policy,
+) -> Vec<Probed> {
+    stream::iter(round.iter())
+        .map(|(m, _)| {
+            let mut cfg = ProbeConfig::new(m.spec.url.as_str());
+            cfg.headers = m.spec.request_headers();
+            cfg.timeout_ms = PROBE_TIMEOUT_MS;
+            cfg.preflight = false;
+            cfg.checked_at = probe_host::now_rfc3339();
+            cfg.baseline = baselines.get(m.id.as_str()).cloned().flatten();
+            probe_host::run_with_snapshot(cfg, policy)
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await
 }
 
 /// Stores a tool list once per hash: INSERT OR IGNORE, and the memo spares

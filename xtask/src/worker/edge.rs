@@ -325,7 +325,7 @@ pub fn start_wrangler_dev(paths: &EdgePaths, opts: &DevOptions) -> Result<Wrangl
     }
 
     let config = if opts.prebuilt {
-        write_prebuilt_config(paths)?
+        write_prebuilt_config(paths, opts.port)?
     } else {
         paths.root.join("wrangler.toml")
     };
@@ -431,15 +431,48 @@ fn write_dev_vars(config: &Path) -> Result<()> {
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Writes `target/wrangler-prebuilt/wrangler.toml` (see [`prebuilt_config`]);
-/// written whole then renamed, so a reader never sees half a file.
-fn write_prebuilt_config(paths: &EdgePaths) -> Result<PathBuf> {
+/// Writes `target/wrangler-prebuilt/{port}/wrangler.toml` (see
+/// [`prebuilt_config`]) next to a private copy of the built Worker, and points
+/// `main` at the copy. Private to this instance, because wrangler dev reloads
+/// the Worker (and kills the requests in flight) when its config or its
+/// `main` bundle changes: another test starting, or someone rebuilding the
+/// Worker, must not touch a running instance's files.
+fn write_prebuilt_config(paths: &EdgePaths, port: u16) -> Result<PathBuf> {
     let real = paths.root.join("wrangler.toml");
     let text =
         std::fs::read_to_string(&real).with_context(|| format!("reading {}", real.display()))?;
     let derived = prebuilt_config(&text, &paths.root)?;
-    let dir = paths.root.join("target/wrangler-prebuilt");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = paths
+        .root
+        .join("target/wrangler-prebuilt")
+        .join(port.to_string());
+    // The bundle is `build/worker/shim.mjs` importing `../index.js` and the
+    // wasm next to it: copy `build/` whole, except the web page's assets
+    // (served from the real tree, see `[assets]`).
+    let shim = paths.shim();
+    let worker_dir = shim.parent().unwrap_or(Path::new("."));
+    let built = worker_dir.parent().unwrap_or(Path::new("."));
+    let copy = dir.join("build");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy).with_context(|| format!("creating {}", copy.display()))?;
+    copy_dir(built, &copy, &["www"])?;
+    let main = copy
+        .join(shim.strip_prefix(built).unwrap_or(&shim))
+        .display()
+        .to_string();
+    let derived: String = derived
+        .lines()
+        .map(|l| {
+            if l.starts_with("main = ") {
+                format!(
+                    "main = \"{}\"\n",
+                    main.replace('\\', "\\\\").replace('"', "\\\"")
+                )
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
     let path = dir.join("wrangler.toml");
     let tmp = dir.join(format!("wrangler.toml.{}.tmp", std::process::id()));
     std::fs::write(&tmp, derived).with_context(|| format!("writing {}", tmp.display()))?;
@@ -447,10 +480,31 @@ fn write_prebuilt_config(paths: &EdgePaths) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Copies the files of `from` (recursively) into `to`, but not the
+/// top-level entries named in `skip`.
+fn copy_dir(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if skip.iter().any(|s| entry.file_name() == *s) {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target, &[])?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// wrangler.toml for an already built Worker: the same file without its
-/// `[build]` table, with `main` and `migrations_dir` made absolute so the
-/// copy can live under `target/`. Everything else (vars, D1, rate limits,
-/// compatibility date) is the real file's, line for line.
+/// `[build]` table, with `main`, `migrations_dir` and the `[assets]`
+/// `directory` made absolute so the copy can live under `target/`.
+/// Everything else (vars, D1, rate limits, compatibility date) is the real
+/// file's, line for line.
 pub fn prebuilt_config(real: &str, root: &Path) -> Result<String> {
     let absolute = |value: &str| -> String {
         // The first quoted string: `"build/x.mjs"  # a comment` gives build/x.mjs.
@@ -461,14 +515,20 @@ pub fn prebuilt_config(real: &str, root: &Path) -> Result<String> {
     let mut out = String::from(
         "# Generated from wrangler.toml by xtask (edge.rs: prebuilt_config); do not edit.\n",
     );
+    // The page not built yet (a fresh clone, a Worker-only test run):
+    // wrangler refuses a missing assets directory, so the Worker runs
+    // without the page rather than not at all (xtask/src/web.rs builds it).
+    let assets_missing = assets_directory(real).is_some_and(|d| !root.join(d).is_dir());
     let mut in_build = false;
+    let mut in_assets = false;
     let mut seen_main = false;
     for line in real.lines() {
         let trimmed = line.trim_start();
         if trimmed.starts_with('[') {
             in_build = trimmed.trim_end() == "[build]";
+            in_assets = trimmed.trim_end() == "[assets]";
         }
-        if in_build {
+        if in_build || (in_assets && assets_missing) {
             continue;
         }
         let key_value = trimmed.split_once('=').map(|(k, v)| (k.trim(), v));
@@ -480,6 +540,10 @@ pub fn prebuilt_config(real: &str, root: &Path) -> Result<String> {
             Some(("migrations_dir", value)) => {
                 out.push_str(&format!("migrations_dir = {}\n", absolute(value)));
             }
+            // The web page's files (build/www), relative to the real file.
+            Some(("directory", value)) if in_assets => {
+                out.push_str(&format!("directory = {}\n", absolute(value)));
+            }
             _ => {
                 out.push_str(line);
                 out.push('\n');
@@ -490,6 +554,24 @@ pub fn prebuilt_config(real: &str, root: &Path) -> Result<String> {
         bail!("wrangler.toml has no `main = ...` line");
     }
     Ok(out)
+}
+
+/// The `directory` of the `[assets]` table, as written (relative to the file).
+fn assets_directory(real: &str) -> Option<&str> {
+    let mut in_assets = false;
+    for line in real.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            in_assets = trimmed.trim_end() == "[assets]";
+        }
+        if let (true, Some(("directory", value))) = (
+            in_assets,
+            trimmed.split_once('=').map(|(k, v)| (k.trim(), v)),
+        ) {
+            return Some(value.split('"').nth(1).unwrap_or(value.trim()));
+        }
+    }
+    None
 }
 
 /// A port nothing listens on right now (bound, noted, released).
@@ -575,6 +657,10 @@ ALLOW_LOOPBACK = "0"
 [[d1_databases]]
 binding = "DB"
 migrations_dir = "migrations"
+
+[assets]
+directory = "build/www"
+not_found_handling = "single-page-application"
 "#;
 
     #[test]
@@ -594,6 +680,23 @@ migrations_dir = "migrations"
         // Everything after [build] is kept as it was.
         assert!(got.contains("[vars]\nALLOW_LOOPBACK = \"0\"\n"), "{got}");
         assert!(got.contains("binding = \"DB\"\n"), "{got}");
+    }
+
+    #[test]
+    fn assets_not_built_are_left_out_instead_of_failing_wrangler() {
+        let root = std::env::temp_dir().join(format!("mcprobe-edge-assets-{}", std::process::id()));
+        let got = prebuilt_config(REAL, &root).expect("derived");
+        assert!(!got.contains("[assets]"), "{got}");
+        assert!(!got.contains("not_found_handling"), "{got}");
+        assert!(got.contains("binding = \"DB\"\n"), "{got}");
+        std::fs::create_dir_all(root.join("build/www")).expect("mkdir");
+        let got = prebuilt_config(REAL, &root).expect("derived");
+        let want = format!(
+            "[assets]\ndirectory = \"{}\"\nnot_found_handling = \"single-page-application\"\n",
+            root.join("build/www").display()
+        );
+        assert!(got.contains(&want), "{got}");
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -27,6 +27,16 @@
 //!    (issue 7): >= 1,000 probes/s and < 100 MB on 2 cores.
 //!    `cargo xtask bench scan` runs this part alone (no node, no peers).
 //!
+//! 5. **edge**: the Worker under `wrangler dev` with 2,000 monitors against the
+//!    fleet, a few cron ticks, probes per minute and D1 rows written per probe
+//!    ([`edge_load`]); and one whole probe's core work (`mcprobe_core::Probe` over
+//!    canned answers of a modern server, 10 and 100 tools) in the part 2 wasm
+//!    harness under node, in CPU µs per probe (`process.cpuUsage` around each
+//!    batch; wall time beside it). Target < 2 ms: workerd does not report CPU time
+//!    locally, and node running the same wasm is the nearest measure.
+//!    `cargo xtask bench edge` runs this part alone (its own table,
+//!    `target/bench/edge.md`).
+//!
 //! Numbers come from whatever machine runs this, builds and all: on the shared two-core
 //! CI box they move by tens of percent between runs, so the header records the load.
 
@@ -40,6 +50,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
+
+mod edge_load;
 
 use crate::tools::{Tools, INSPECTOR_VERSION, SERVER_EVERYTHING_VERSION, WASM_TARGET};
 use crate::{cargo, display_cmd, output_of, run_cmd};
@@ -74,7 +86,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     match args {
         [] => {}
         [only] if only == "scan" => return run_scan_only(root),
-        _ => bail!("usage: cargo xtask bench [scan]"),
+        [only] if only == "edge" => return run_edge_only(root),
+        _ => bail!("usage: cargo xtask bench [scan|edge]"),
     }
     let tools = Tools::new(root);
     tools.install_all()?;
@@ -122,6 +135,20 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     );
     let scan = scan_bench(root, &mcprobe, &fleet)?;
 
+    println!("bench: one probe's core work, wasm32 under node 22");
+    let probe = wasm_probe(root, &tools);
+    if let Err(why) = &probe {
+        println!("bench: probe not measured: {why}");
+    }
+    println!(
+        "bench: edge load, {} monitors under wrangler dev",
+        edge_load::MONITORS
+    );
+    let edge = edge_load::run(root, &fleet).map_err(|e| format!("{e:#}"));
+    if let Err(why) = &edge {
+        println!("bench: edge load not measured: {why}");
+    }
+
     let header = format!(
         "mcprobe bench: {} CPU(s), load {} before / {} after; node {node_version}, \
          server-everything {SERVER_EVERYTHING_VERSION}, inspector {INSPECTOR_VERSION}",
@@ -129,9 +156,46 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         load_before,
         load_average(),
     );
-    let table = render_report(&header, &native, &wasm, &walls, &scan);
+    let table = format!(
+        "{}\n{}",
+        render_report(&header, &native, &wasm, &walls, &scan),
+        edge_load::table(&edge, &probe_rows(&probe))
+    );
     println!("\n{table}");
     write_report(root, "report.md", &table)
+}
+
+/// `cargo xtask bench edge`: the edge part alone (the Worker's load run and one
+/// probe's core work in wasm), its own table and file. Fails when the load run
+/// does; the probe measurement says "not measured (why)" instead.
+fn run_edge_only(root: &Path) -> Result<()> {
+    let load_before = load_average();
+    let started = Instant::now();
+    let tools = Tools::new(root);
+    let fleet = build_fleet(root)?;
+    println!("bench: one probe's core work, wasm32 under node 22");
+    let probe = wasm_probe(root, &tools);
+    if let Err(why) = &probe {
+        println!("bench: probe not measured: {why}");
+    }
+    println!(
+        "bench: edge load, {} monitors under wrangler dev",
+        edge_load::MONITORS
+    );
+    let edge = edge_load::run(root, &fleet)?;
+    let header = format!(
+        "mcprobe bench (edge only): {} CPU(s), load {} before / {} after, {:.0} s in all",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_before,
+        load_average(),
+        started.elapsed().as_secs_f64(),
+    );
+    let table = format!(
+        "{header}\n{}",
+        edge_load::table(&Ok(edge), &probe_rows(&probe))
+    );
+    println!("\n{table}");
+    write_report(root, "edge.md", &table)
 }
 
 /// `cargo xtask bench scan`: the scan part alone, its own table and file.
@@ -348,6 +412,218 @@ pub extern "C" fn finish() {
 }
 "#;
 
+/// Appended to [`HARNESS_LIB`]: ONE whole `mcprobe_core::Probe` driven the way a
+/// host drives it (crates/worker/src/probe_host.rs), with canned answers of a
+/// modern (2026-07-28) server: `server/discover`, `tools/list` (N tools, the
+/// first a read-only `ping`, the rest hot_path.rs's shape) and the safe
+/// `tools/call` of `ping`. `probe_set` records the answers once from a scripted
+/// server and checks the verdict is up/ok with N tools and a call made;
+/// `probe_run` replays them, each probe with the first run's tool list as its
+/// baseline (what the cron compares against) and its verdict serialised to JSON
+/// (what the cron stores), so a probe here is the core's whole work, no I/O.
+const HARNESS_PROBE_LIB: &str = r#"
+// ---- One whole probe (appended by bench.rs: HARNESS_PROBE_LIB) ----
+use mcprobe_core::http::{Headers, HttpRequest, TransportError};
+use mcprobe_core::{Action, Mode, Probe, ProbeConfig, Status, Verdict};
+
+/// One canned HTTP answer: status, headers, body.
+type Canned = (u16, Headers, Vec<u8>);
+
+#[derive(Default)]
+struct ProbeState {
+    answers: Vec<Canned>,
+    baseline: Option<Snapshot>,
+}
+
+thread_local! {
+    static PROBE: RefCell<ProbeState> = RefCell::new(ProbeState::default());
+}
+
+fn probe_config(baseline: Option<Snapshot>) -> ProbeConfig {
+    let mut cfg = ProbeConfig::new("http://bench.invalid/mcp");
+    cfg.checked_at = "2026-11-23T00:00:00Z".into();
+    cfg.baseline = baseline;
+    cfg
+}
+
+/// A modern server's answer to one request (used once, to record the answers).
+fn serve(req: &HttpRequest, tools: &Value) -> Canned {
+    let body: Value = req
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or(Value::Null);
+    let result = match body["method"].as_str().unwrap_or("") {
+        "server/discover" => json!({
+            "resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}},
+            "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "bench", "version": "1.0"}},
+            "ttlMs": 1000, "cacheScope": "public"}),
+        "tools/list" => json!({"resultType": "complete", "tools": tools, "ttlMs": 1000, "cacheScope": "public"}),
+        "tools/call" => json!({"resultType": "complete", "content": [{"type": "text", "text": "pong"}]}),
+        _ => return (404, Vec::new(), Vec::new()),
+    };
+    let msg = json!({"jsonrpc": "2.0", "id": body["id"], "result": result});
+    (
+        200,
+        vec![("content-type".to_string(), "application/json".to_string())],
+        msg.to_string().into_bytes(),
+    )
+}
+
+/// Drives one probe to its verdict; its k-th request gets `answer(k, request)`
+/// (head, the whole body as one chunk, end), `None` a transport error.
+fn drive(
+    cfg: ProbeConfig,
+    answer: &mut dyn FnMut(usize, &HttpRequest) -> Option<Canned>,
+) -> Option<(Verdict, Option<Snapshot>, usize)> {
+    let mut now = 1_000u64;
+    let mut probe = Probe::new(cfg, now).ok()?;
+    let mut asked = 0usize;
+    for _ in 0..1_000 {
+        match probe.poll(now) {
+            Action::Http { id, request, .. } => {
+                match answer(asked, &request) {
+                    Some((status, headers, body)) => {
+                        probe.on_head(id, status, headers, now);
+                        probe.on_body(id, &body, now);
+                        probe.on_end(id, now);
+                    }
+                    None => probe.on_error(
+                        id,
+                        TransportError::Other { message: "no canned answer".to_string() },
+                        now,
+                    ),
+                }
+                asked += 1;
+            }
+            Action::Connect { id, .. } => probe.on_error(
+                id,
+                TransportError::Other { message: "no preflight".to_string() },
+                now,
+            ),
+            Action::Wait { until_ms } => now = until_ms.max(now + 1),
+            Action::Cancel { .. } | Action::StdioWrite { .. } => {}
+            Action::Done(v) => return Some((*v, probe.snapshot().cloned(), asked)),
+        }
+    }
+    None
+}
+
+/// Records the canned conversation for `n` tools; 0 when it is a healthy one,
+/// else what went wrong (probe.mjs names the codes).
+#[no_mangle]
+pub extern "C" fn probe_set(n: u32) -> u32 {
+    let mut list = vec![json!({"name": "ping", "description": "Answers pong.",
+        "annotations": {"readOnlyHint": true}, "inputSchema": {"type": "object"}})];
+    list.extend((1..n as usize).map(tool));
+    let tools = Value::Array(list);
+    let mut answers = Vec::new();
+    let mut called = false;
+    let run = drive(probe_config(None), &mut |_, req| {
+        let a = serve(req, &tools);
+        let text = req.body.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+        called |= text.contains("\"tools/call\"");
+        answers.push(a.clone());
+        Some(a)
+    });
+    let Some((v, snapshot, _)) = run else {
+        return 1;
+    };
+    if v.mode != Mode::Ok || v.status != Status::Up {
+        return 2;
+    }
+    if v.tools.as_ref().map(|t| t.count) != Some(n as usize) {
+        return 3;
+    }
+    if !called {
+        return 4;
+    }
+    PROBE.with_borrow_mut(|p| {
+        p.answers = answers;
+        p.baseline = snapshot;
+    });
+    0
+}
+
+/// HTTP requests in the recorded conversation.
+#[no_mangle]
+pub extern "C" fn probe_requests() -> u32 {
+    PROBE.with_borrow(|p| p.answers.len() as u32)
+}
+
+/// Timed: `count` whole probes; returns how many ended up/ok.
+#[no_mangle]
+pub extern "C" fn probe_run(count: u32) -> u32 {
+    PROBE.with_borrow(|p| {
+        let mut ok = 0;
+        for _ in 0..count {
+            let run = drive(probe_config(p.baseline.clone()), &mut |k, _| {
+                p.answers.get(k).cloned()
+            });
+            if let Some((v, snapshot, _)) = run {
+                let stored = serde_json::to_string(&v).unwrap_or_default();
+                black_box((stored, snapshot));
+                if v.mode == Mode::Ok && v.status == Status::Up {
+                    ok += 1;
+                }
+            }
+        }
+        ok
+    })
+}
+"#;
+
+/// Node's side of the probe measurement: 5 warm-up and 60 timed batches per
+/// list size, median and p95 of CPU µs per probe (and the wall median). Prints
+/// one JSON line.
+const HARNESS_PROBE_JS: &str = r#"// Generated by `cargo xtask bench` (xtask/src/bench.rs); rewritten on every run.
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+
+const { instance } = await WebAssembly.instantiate(readFileSync(process.argv[2]), {});
+const w = instance.exports;
+const why = {
+  1: "the probe did not finish",
+  2: "the canned modern server did not give an up/ok verdict",
+  3: "the verdict counted another number of tools",
+  4: "the probe made no safe tools/call",
+};
+
+// CPU time is what the Workers platform bills and caps (10 ms an invocation on the
+// free plan): process.cpuUsage() around each batch, so other processes on a busy box
+// inflate it far less than they inflate the wall clock, which is kept alongside.
+const pick = (xs, q) => xs[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+const rows = [];
+for (const [n, perBatch] of [[10, 80], [100, 16]]) {
+  const code = w.probe_set(n);
+  if (code !== 0) throw new Error(`probe_set(${n}): ${why[code] || code}`);
+  const cpu = [];
+  const wall = [];
+  for (let b = 0; b < 65; b++) {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    const ok = w.probe_run(perBatch);
+    const wallUs = ((performance.now() - t) * 1000) / perBatch;
+    const used = process.cpuUsage(c);
+    if (ok !== perBatch) throw new Error(`only ${ok} of ${perBatch} probes ended up/ok`);
+    if (b >= 5) {
+      cpu.push((used.user + used.system) / perBatch);
+      wall.push(wallUs);
+    }
+  }
+  cpu.sort((a, b) => a - b);
+  wall.sort((a, b) => a - b);
+  rows.push({
+    tools: n,
+    requests: w.probe_requests(),
+    cpu_median_us: pick(cpu, 0.5),
+    cpu_p95_us: pick(cpu, 0.95),
+    wall_median_us: pick(wall, 0.5),
+  });
+}
+console.log(JSON.stringify({ probe_rows: rows }));
+"#;
+
 /// Node's side: the clock and hot_path.rs's schedule (list sizes, per-batch counts,
 /// 5 warm-up and 60 timed batches, median and p95 by the same index arithmetic).
 /// Prints one JSON line.
@@ -386,6 +662,26 @@ console.log(JSON.stringify({ rows }));
 
 /// Builds the harness and runs it; `Err` is the reason printed as "not measured".
 fn wasm_hot_path(root: &Path, tools: &Tools) -> std::result::Result<Vec<HotRow>, String> {
+    let (dir, wasm) = build_harness(root)?;
+    let mut node = Command::new(tools.node());
+    node.arg(dir.join("run.mjs")).arg(&wasm);
+    let out = output_of(&mut node).map_err(|e| format!("{e:#}"))?;
+    parse_wasm_rows(&out)
+}
+
+/// One whole probe's core work in wasm under node (see [`HARNESS_PROBE_LIB`]);
+/// `Err` is the reason printed as "not measured".
+fn wasm_probe(root: &Path, tools: &Tools) -> std::result::Result<Vec<ProbeRow>, String> {
+    let (dir, wasm) = build_harness(root)?;
+    let mut node = Command::new(tools.node());
+    node.arg(dir.join("probe.mjs")).arg(&wasm);
+    let out = output_of(&mut node).map_err(|e| format!("{e:#}"))?;
+    parse_probe_rows(&out)
+}
+
+/// Writes the harness crate and builds it for wasm32 (a no-op when nothing
+/// changed); returns its folder and the `.wasm`.
+fn build_harness(root: &Path) -> std::result::Result<(PathBuf, PathBuf), String> {
     let hot_path = root.join("crates/core/benches/hot_path.rs");
     let source = std::fs::read_to_string(&hot_path)
         .map_err(|e| format!("could not read {}: {e}", hot_path.display()))?;
@@ -401,8 +697,15 @@ fn wasm_hot_path(root: &Path, tools: &Tools) -> std::result::Result<Vec<HotRow>,
             // A JSON string is a valid TOML basic string, escapes and all.
             HARNESS_MANIFEST.replace("{core}", &Value::from(core).to_string()),
         ),
-        ("src/lib.rs", HARNESS_LIB.replace("{tool_fn}", tool_fn)),
+        (
+            "src/lib.rs",
+            format!(
+                "{}{HARNESS_PROBE_LIB}",
+                HARNESS_LIB.replace("{tool_fn}", tool_fn)
+            ),
+        ),
         ("run.mjs", HARNESS_JS.to_string()),
+        ("probe.mjs", HARNESS_PROBE_JS.to_string()),
     ];
     for (name, text) in files {
         let path = dir.join(name);
@@ -437,11 +740,95 @@ fn wasm_hot_path(root: &Path, tools: &Tools) -> std::result::Result<Vec<HotRow>,
         .arg(dir.join("Cargo.toml"));
     run_cmd(&mut build).map_err(|e| format!("{e:#}"))?;
     let wasm = target_dir(root).join(format!("{WASM_TARGET}/release/mcprobe_bench_wasm.wasm"));
+    Ok((dir, wasm))
+}
 
-    let mut node = Command::new(tools.node());
-    node.arg(dir.join("run.mjs")).arg(&wasm);
-    let out = output_of(&mut node).map_err(|e| format!("{e:#}"))?;
-    parse_wasm_rows(&out)
+/// One row of the whole-probe measurement: µs per probe.
+#[derive(Debug, Clone, PartialEq)]
+struct ProbeRow {
+    tools: u32,
+    requests: u32,
+    /// CPU time (node's `process.cpuUsage`, user + system) per probe.
+    cpu_median_us: f64,
+    cpu_p95_us: f64,
+    /// Wall time per probe (performance.now), for comparison.
+    wall_median_us: f64,
+}
+
+/// The whole-probe target (issue 4): the free plan allows 10 ms of CPU an
+/// invocation, and a cron invocation runs several probes.
+const PROBE_TARGET_US: f64 = 2_000.0;
+
+/// The rows under `key` in the last line of a node script's output (its one
+/// JSON line).
+fn json_rows(out: &str, key: &str, who: &str) -> std::result::Result<Vec<Value>, String> {
+    let line = out.lines().last().unwrap_or_default();
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| format!("{who} printed no JSON ({e}): {out:?}"))?;
+    value[key]
+        .as_array()
+        .cloned()
+        .ok_or_else(|| format!("{who}'s JSON has no {key}: {line}"))
+}
+
+/// A row's field as a finite, non-negative number.
+fn number(row: &Value, key: &str) -> std::result::Result<f64, String> {
+    row[key]
+        .as_f64()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .ok_or_else(|| format!("row {row} has no usable {key}"))
+}
+
+/// probe.mjs's JSON line, checked: two rows of finite numbers.
+fn parse_probe_rows(out: &str) -> std::result::Result<Vec<ProbeRow>, String> {
+    let rows = json_rows(out, "probe_rows", "probe.mjs")?;
+    let mut parsed = Vec::new();
+    for row in &rows {
+        parsed.push(ProbeRow {
+            tools: number(row, "tools")? as u32,
+            requests: number(row, "requests")? as u32,
+            cpu_median_us: number(row, "cpu_median_us")?,
+            cpu_p95_us: number(row, "cpu_p95_us")?,
+            wall_median_us: number(row, "wall_median_us")?,
+        });
+    }
+    if parsed.len() != 2 {
+        return Err(format!("probe.mjs gave {} rows, want 2", parsed.len()));
+    }
+    Ok(parsed)
+}
+
+/// The whole-probe rows of the table (or one saying why not measured).
+fn probe_rows(probe: &std::result::Result<Vec<ProbeRow>, String>) -> Vec<[String; 5]> {
+    match probe {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| {
+                [
+                    format!("one probe's core CPU, wasm32/node, {} tools", r.tools),
+                    format!("{:.1} µs", r.cpu_median_us),
+                    format!("{:.1} µs", r.cpu_p95_us),
+                    format!(
+                        "< {PROBE_TARGET_US:.0} µs: {}",
+                        met(r.cpu_median_us < PROBE_TARGET_US)
+                    ),
+                    format!(
+                        "whole mcprobe_core::Probe over {} canned exchanges: discover + tools/list \
+                         + safe call, validation, fingerprint, drift check, verdict JSON; \
+                         wall median {:.1} µs",
+                        r.requests, r.wall_median_us
+                    ),
+                ]
+            })
+            .collect(),
+        Err(why) => vec![[
+            "one probe's core, wasm32/node".into(),
+            "-".into(),
+            "-".into(),
+            String::new(),
+            format!("not measured ({})", one_line(why)),
+        ]],
+    }
 }
 
 /// Leaves an unchanged file alone, so cargo does not rebuild the harness every run.
@@ -461,20 +848,9 @@ fn extract_tool_fn(source: &str) -> Option<&str> {
 
 /// The node script's JSON line, checked: three rows of finite numbers.
 fn parse_wasm_rows(out: &str) -> std::result::Result<Vec<HotRow>, String> {
-    let line = out.lines().last().unwrap_or_default();
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| format!("the node script printed no JSON ({e}): {out:?}"))?;
-    let rows = value["rows"]
-        .as_array()
-        .ok_or_else(|| format!("the node script's JSON has no rows: {line}"))?;
-    let number = |row: &Value, key: &str| {
-        row[key]
-            .as_f64()
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .ok_or_else(|| format!("row {row} has no usable {key}"))
-    };
+    let rows = json_rows(out, "rows", "the node script")?;
     let mut parsed = Vec::new();
-    for row in rows {
+    for row in &rows {
         parsed.push(HotRow {
             tools: number(row, "tools")? as u32,
             validate_us: number(row, "validate_us")?,
@@ -815,14 +1191,14 @@ struct FleetRegistry {
 }
 
 impl FleetRegistry {
-    fn start(fleet: &Path) -> Result<FleetRegistry> {
+    fn start(fleet: &Path, fleets: usize, copies: usize) -> Result<FleetRegistry> {
         let mut cmd = Command::new(fleet);
         cmd.args([
             "registry",
             "--fleets",
-            &SCAN_FLEETS.to_string(),
+            &fleets.to_string(),
             "--copies",
-            &SCAN_COPIES.to_string(),
+            &copies.to_string(),
         ])
         // A pipe we hold: the fleet also stops at its EOF if we die first.
         .stdin(Stdio::piped())
@@ -888,7 +1264,7 @@ fn parse_registry_line(line: &str) -> Result<(String, usize)> {
 }
 
 fn scan_bench(root: &Path, mcprobe: &Path, fleet: &Path) -> Result<ScanBench> {
-    let reg = FleetRegistry::start(fleet)?;
+    let reg = FleetRegistry::start(fleet, SCAN_FLEETS, SCAN_COPIES)?;
     let dir = target_dir(root).join("bench/scan");
     let gnu_time = Path::new(GNU_TIME).exists();
     let (mut walls, mut scan_s) = (Vec::new(), Vec::new());
@@ -1314,6 +1690,51 @@ validate + fingerprint of a tools/list answer (native, release)
         assert!(parse_wasm_rows("not json").is_err());
         assert!(parse_wasm_rows(r#"{"rows":[]}"#).is_err());
         assert!(parse_wasm_rows(r#"{"rows":[{"tools":10,"validate_us":null}]}"#).is_err());
+    }
+
+    #[test]
+    fn probe_rows_need_two_rows_and_mark_the_2ms_target() {
+        let good = r#"{"probe_rows":[{"tools":10,"requests":3,"cpu_median_us":412.5,"cpu_p95_us":600.1,"wall_median_us":420.0},{"tools":100,"requests":3,"cpu_median_us":2500.0,"cpu_p95_us":3100.0,"wall_median_us":2600.0}]}"#;
+        let rows = parse_probe_rows(&format!("warming up\n{good}")).expect("parses");
+        assert_eq!(
+            rows[0],
+            ProbeRow {
+                tools: 10,
+                requests: 3,
+                cpu_median_us: 412.5,
+                cpu_p95_us: 600.1,
+                wall_median_us: 420.0,
+            }
+        );
+        let table = align(&probe_rows(&Ok(rows)));
+        assert!(table.contains("412.5 µs"), "{table}");
+        assert!(table.contains("< 2000 µs: met"), "{table}");
+        assert!(table.contains("< 2000 µs: MISSED"), "{table}");
+        assert!(table.contains("over 3 canned exchanges"), "{table}");
+        assert!(table.contains("wall median 420.0 µs"), "{table}");
+        assert!(parse_probe_rows("boom").is_err());
+        assert!(parse_probe_rows(r#"{"probe_rows":[]}"#).is_err());
+        assert!(parse_probe_rows(r#"{"probe_rows":[{"tools":10,"cpu_median_us":-1}]}"#).is_err());
+        let not = align(&probe_rows(&Err("node\nmissing".into())));
+        assert!(not.contains("not measured (node missing)"), "{not}");
+    }
+
+    #[test]
+    fn the_probe_harness_is_appended_without_clashing_names() {
+        // The generated lib is HARNESS_LIB + HARNESS_PROBE_LIB: the probe part
+        // must not re-import what the first part imports.
+        for name in ["json", "Value", "Snapshot", "RefCell", "black_box"] {
+            let reimport = format!("use {name}");
+            assert!(!HARNESS_PROBE_LIB.contains(&reimport), "{name}");
+        }
+        assert!(!HARNESS_PROBE_LIB.contains("serde_json::{"));
+        for export in ["fn probe_set(", "fn probe_run(", "fn probe_requests("] {
+            assert!(HARNESS_PROBE_LIB.contains(export), "{export}");
+            assert!(
+                HARNESS_PROBE_JS.contains(&export[3..export.len() - 1]),
+                "{export}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - `test`: what CI runs (`.ci/run`): install, fmt, clippy, wasm build, tests with the
 //!   real peers wired in through environment variables.
 //! - `dev`: build the CLI, start the fault fleet, show a few checks, keep serving.
-//! - `bench`: the hot path (native and wasm) and mcprobe vs the MCP Inspector CLI.
+//! - `bench`: the hot path (native and wasm), mcprobe vs the MCP Inspector CLI, the
+//!   scan and the Worker under load.
 //!
 //! No clap: a handful of words is easier to read as a `match`, and this crate should
 //! build in seconds because CI builds it before anything else.
@@ -17,6 +18,7 @@ mod bench;
 mod dev;
 mod test;
 mod tools;
+mod web;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -34,20 +36,23 @@ tasks:
   install                      only install the missing tools into .tools/
   env                          print the MCPROBE_* variables that point tests at the peers
                                (eval \"$(cargo xtask env)\" then cargo test -p mcprobe --test peers)
-  dev                          build the CLI, start the fault fleet, run a few checks and
-                               keep the fleet serving until Ctrl-C
-  bench                        hot path (native + wasm) and mcprobe vs the MCP Inspector
-                               wall time, scan of 2,000 endpoints; prints a table, writes
-                               target/bench/report.md (`bench scan`: the scan section alone)
+  dev [--smoke [--keep-state]] build the CLI, start the fault fleet, run a few checks, run
+                               the Worker under wrangler dev on 127.0.0.1:8787 with a demo
+                               monitor, fire its cron every minute, serve until Ctrl-C
+                               (`--smoke`: wait until the demo is up, print the time, stop)
+  bench                        hot path and one whole probe (native + wasm), mcprobe vs the
+                               MCP Inspector, a scan of 2,000 endpoints, 2,000 monitors on
+                               the Worker; prints a table, writes target/bench/report.md
+                               (`bench scan`, `bench edge`: one section alone)
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&repo_root(), &args[1..]),
-        Some("install") => worker::install(&repo_root()),
+        Some("install") => install_all(&repo_root()),
         Some("env") => print_env(&repo_root()),
-        Some("dev") => dev::run(&repo_root()),
+        Some("dev") => dev::run(&repo_root(), &args[1..]),
         Some("bench") => bench::run(&repo_root(), &args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
@@ -86,6 +91,14 @@ fn repo_root() -> PathBuf {
 /// the same toolchain as the outer one.
 fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Every tool the tests and `dev` use: the peers and the Worker's tools
+/// (worker.rs), Chromium and playwright-core for the browser tests (web.rs).
+fn install_all(root: &Path) -> Result<()> {
+    worker::install(root)?;
+    web::install_chromium()?;
+    web::install_playwright(&web::WebPaths::new(root))
 }
 
 /// `cargo xtask env`: shell lines for running the peer tests by hand.

@@ -1,5 +1,7 @@
 //! Start here: `cargo xtask test`, everything CI checks, in the order that fails
-//! fastest: tools, formatting, lints, the wasm build of the core, then the tests.
+//! fastest: tools (including Chromium and playwright-core for the browser
+//! tests), formatting, lints, the wasm build of the core, the tests, and last
+//! `cargo xtask dev --smoke`, the newcomer's command checked end to end.
 //!
 //! Each stage prints a header and its duration; the first failing stage stops the
 //! run with a non-zero exit naming it, and a last line sums the stages up. The
@@ -25,6 +27,8 @@ struct Stage {
 enum Action {
     Install,
     Run(Command),
+    /// A task of our own (the newcomer's `cargo xtask dev --smoke`).
+    Call(fn(&Path) -> Result<()>),
 }
 
 /// `extra` goes to `cargo test` (e.g. `cargo xtask test -- peers`).
@@ -42,14 +46,21 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
 
     for (i, stage) in stages.into_iter().enumerate() {
         let what = match &stage.action {
-            Action::Install => "install missing tools into .tools/ (and the Worker's)".to_string(),
+            Action::Install => {
+                "install missing tools into .tools/ (the Worker's, Chromium, playwright-core)"
+                    .to_string()
+            }
             Action::Run(cmd) => display_cmd(cmd),
+            Action::Call(_) => {
+                "cargo xtask dev --smoke (the demo monitor up, its badge, the page)".to_string()
+            }
         };
         println!("==> [{}/{total}] {}: {what}", i + 1, stage.name);
         let stage_started = Instant::now();
         let result = match stage.action {
-            Action::Install => crate::worker::install(root),
+            Action::Install => crate::install_all(root),
             Action::Run(mut cmd) => run_cmd(cmd.current_dir(root)),
+            Action::Call(task) => task(root),
         };
         let took = stage_started.elapsed();
         if let Err(e) = result {
@@ -101,10 +112,12 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
         .env("MCPROBE_PY_MCP2", tools.py_mcp2())
         .env("MCPROBE_PEERS_DIR", root.join("peers"))
         .env("MCPROBE_REQUIRE_PEERS", "1")
-        // The edge tests build the Worker themselves and run it under wrangler dev.
-        .env("MCPROBE_REQUIRE_WORKER", "1");
+        // The edge tests build the Worker (and the browser test the page)
+        // themselves and run them under wrangler dev.
+        .env("MCPROBE_REQUIRE_WORKER", "1")
+        .env("MCPROBE_REQUIRE_BROWSER", "1");
 
-    vec![
+    let mut stages = vec![
         Stage {
             name: "tools",
             action: Action::Install,
@@ -125,7 +138,16 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
             name: "test",
             action: Action::Run(test),
         },
-    ]
+    ];
+    // Last, as a newcomer would: `cargo xtask dev` on this clone gives the
+    // demo monitor, its badge and the page (skipped in a filtered run).
+    if extra.is_empty() {
+        stages.push(Stage {
+            name: "dev-smoke",
+            action: Action::Call(|root| crate::dev::run(root, &["--smoke".to_string()])),
+        });
+    }
+    stages
 }
 
 /// `xtask test: ok: tools 0.1s, fmt 0.4s, ... (total 1m02s)` or, on failure,
@@ -180,7 +202,13 @@ mod tests {
         let tools = Tools::new(root);
         let stages = stages(root, &tools, &[]);
         let names: Vec<&str> = stages.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["tools", "fmt", "clippy", "wasm", "test"]);
+        assert_eq!(
+            names,
+            ["tools", "fmt", "clippy", "wasm", "test", "dev-smoke"]
+        );
+        // A filtered run (`cargo xtask test -- peers`) is only those tests.
+        let filtered = super::stages(root, &tools, &[&"peers".to_string()]);
+        assert_eq!(filtered.len(), 5);
         let Action::Run(test) = &stages[4].action else {
             panic!("the test stage runs a command");
         };

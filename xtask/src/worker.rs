@@ -242,10 +242,14 @@ pub fn build(root: &Path) -> Result<BuildReport> {
 /// `wrangler dev` for a person at a terminal: loopback allowed (the demo
 /// fleet runs on 127.0.0.1), D1 state in `.wrangler/state`, the log in
 /// `target/wrangler-dev.log`. Build first with [`build`].
+/// Where `cargo xtask dev` keeps its local D1 between runs.
+pub const DEV_STATE: &str = "target/dev-state";
+
 pub fn start_wrangler_dev(root: &Path, port: u16) -> Result<WranglerDev> {
     let paths = EdgePaths::new(root);
     let mut opts = DevOptions::new(port, root.join("target/wrangler-dev.log"));
     opts.allow_loopback = true;
+    opts.persist_to = Some(root.join(DEV_STATE));
     let server = edge::start_wrangler_dev(&paths, &opts)?;
     println!(
         "worker: wrangler dev ready at {} in {} (log: target/wrangler-dev.log)",

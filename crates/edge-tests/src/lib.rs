@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 pub mod edge;
 
 pub mod client;
+pub mod harness;
 pub mod receiver;
 
 /// The repository root (this crate sits at `crates/edge-tests`).

@@ -18,61 +18,30 @@
 //! down to the Slack receiver getting the incident (the first probe at the
 //! tick, the policy's re-probes at +10 s and +20 s, then delivery).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mcprobe_edge_tests::client::{cron_path, Client};
-use mcprobe_edge_tests::edge::{self, DevOptions, EdgePaths, WranglerDev};
+use mcprobe_edge_tests::harness::{self, TestDev};
 use mcprobe_edge_tests::receiver::Receiver;
-use mcprobe_edge_tests::{repo_root, worker_required};
 use mcprobe_testkit::Fleet;
 use serde_json::{json, Value};
 
 struct Servers {
     fleets: Vec<Fleet>,
     receiver: Receiver,
-    dev: WranglerDev,
-    state_dir: PathBuf,
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        self.dev.shutdown();
-        let _ = std::fs::remove_dir_all(&self.state_dir);
-    }
+    dev: TestDev,
 }
 
 fn start() -> Option<Servers> {
-    let paths = EdgePaths::new(&repo_root());
-    if let Some(missing) = paths.missing_tool() {
-        let why = format!(
-            "{} is not installed (run `cargo xtask install`)",
-            missing.display()
-        );
-        assert!(!worker_required(), "MCPROBE_REQUIRE_WORKER=1 but {why}");
-        eprintln!("edge tests skipped: {why}");
-        return None;
-    }
-    edge::build(&paths, false).expect("the Worker builds");
+    let dev = harness::start("alerts", &[])?;
     let fleets = (0..3)
         .map(|_| Fleet::start_only(&["switch"]).expect("a fleet starts"))
         .collect();
     let receiver = Receiver::start().expect("the receiver starts");
-    let state_dir = repo_root()
-        .join("target/edge-tests")
-        .join(format!("alerts-{}", std::process::id()));
-    let port = edge::free_port().expect("a free port");
-    let mut opts = DevOptions::new(port, state_dir.join("dev.log"));
-    opts.inspector_port = Some(edge::free_port().expect("a free port"));
-    opts.allow_loopback = true;
-    opts.persist_to = Some(state_dir.join("state"));
-    let dev = edge::start_wrangler_dev(&paths, &opts)
-        .unwrap_or_else(|e| panic!("wrangler dev starts: {e:#}"));
     Some(Servers {
         fleets,
         receiver,
         dev,
-        state_dir,
     })
 }
 

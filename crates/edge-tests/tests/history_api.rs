@@ -22,136 +22,31 @@
 //! tomorrow, the minute the daily roll-ups are written, so the 90d window
 //! reads daily rows where they exist and hours elsewhere.
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mcprobe_edge_tests::edge::{self, DevOptions, EdgePaths, WranglerDev};
-use mcprobe_edge_tests::{repo_root, worker_required};
+use mcprobe_edge_tests::client::{cron_path, Client};
+use mcprobe_edge_tests::harness::{self, TestDev};
 use mcprobe_testkit::Fleet;
 use serde_json::{json, Value};
 
-const TOKEN: &str = edge::DEV_ADMIN_TOKEN;
 const MIN: u64 = 60_000;
 const HOUR: u64 = 3_600_000;
 
 struct Servers {
     fleet: Fleet,
-    dev: WranglerDev,
-    state_dir: PathBuf,
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        self.dev.shutdown();
-        let _ = std::fs::remove_dir_all(&self.state_dir);
-    }
-}
-
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-struct Client {
-    rt: tokio::runtime::Runtime,
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: bool,
-        body: Option<Value>,
-    ) -> Answer {
-        self.rt.block_on(async {
-            let mut req = self.http.request(method, format!("{}{path}", self.base));
-            if token {
-                req = req.bearer_auth(TOKEN);
-            }
-            if let Some(b) = body {
-                req = req
-                    .header("content-type", "application/json")
-                    .body(b.to_string());
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let body = resp.text().await.unwrap_or_default();
-                    Answer { status, body }
-                }
-                Err(e) => Answer {
-                    status: 0,
-                    body: format!("request failed: {e}"),
-                },
-            }
-        })
-    }
-    fn get(&self, path: &str) -> Answer {
-        self.send(reqwest::Method::GET, path, false, None)
-    }
-    fn admin_get(&self, path: &str) -> Answer {
-        self.send(reqwest::Method::GET, path, true, None)
-    }
+    dev: TestDev,
 }
 
 fn start() -> Option<Servers> {
-    let paths = EdgePaths::new(&repo_root());
-    if let Some(missing) = paths.missing_tool() {
-        let why = format!(
-            "{} is not installed (run `cargo xtask install`)",
-            missing.display()
-        );
-        assert!(!worker_required(), "MCPROBE_REQUIRE_WORKER=1 but {why}");
-        eprintln!("edge tests skipped: {why}");
-        return None;
-    }
-    edge::build(&paths, false).expect("the Worker builds");
+    let dev = harness::start("history", &[])?;
     let fleet = Fleet::start_only(&["ok-modern", "refused", "drift"]).expect("the fleet starts");
-    let state_dir = repo_root()
-        .join("target/edge-tests")
-        .join(format!("history-{}", std::process::id()));
-    let port = edge::free_port().expect("a free port");
-    let mut opts = DevOptions::new(port, state_dir.join("dev.log"));
-    opts.inspector_port = Some(edge::free_port().expect("a free port"));
-    opts.allow_loopback = true;
-    opts.persist_to = Some(state_dir.join("state"));
-    let dev = edge::start_wrangler_dev(&paths, &opts)
-        .unwrap_or_else(|e| panic!("wrangler dev starts: {e:#}"));
-    Some(Servers {
-        fleet,
-        dev,
-        state_dir,
-    })
-}
-
-fn cron_path(time_ms: u64) -> String {
-    format!("/cdn-cgi/local/scheduled?cron=*+*+*+*+*&time={time_ms}")
+    Some(Servers { fleet, dev })
 }
 
 #[test]
 fn history_incidents_and_drift_under_wrangler_dev() {
     let Some(servers) = start() else { return };
-    let client = Client {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime"),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("an HTTP client"),
-        base: servers.dev.url(),
-    };
+    let client = Client::new(&servers.dev.url(), Duration::from_secs(60));
     let log = || servers.dev.log_tail(60);
     let ok_url = servers.fleet.url("ok-modern");
     let refused_url = servers.fleet.url("refused");

@@ -15,144 +15,22 @@
 //! `/__scheduled` (wrangler's `--test-scheduled`, the clock's minute) is
 //! fired once too, to prove that path reaches the handler.
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mcprobe_edge_tests::edge::{self, DevOptions, EdgePaths, WranglerDev};
-use mcprobe_edge_tests::{repo_root, worker_required};
+use mcprobe_edge_tests::client::{cron_path, send, Client};
+use mcprobe_edge_tests::harness::{self, TestDev};
 use mcprobe_testkit::Fleet;
-use serde_json::{json, Value};
-
-const TOKEN: &str = edge::DEV_ADMIN_TOKEN;
+use serde_json::json;
 
 struct Servers {
     fleet: Fleet,
-    dev: WranglerDev,
-    state_dir: PathBuf,
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        self.dev.shutdown();
-        let _ = std::fs::remove_dir_all(&self.state_dir);
-    }
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-struct Client {
-    rt: tokio::runtime::Runtime,
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: bool,
-        body: Option<Value>,
-    ) -> Answer {
-        self.rt
-            .block_on(send(&self.http, &self.base, method, path, token, body))
-    }
-    fn get(&self, path: &str) -> Answer {
-        self.send(reqwest::Method::GET, path, false, None)
-    }
-    fn admin_get(&self, path: &str) -> Answer {
-        self.send(reqwest::Method::GET, path, true, None)
-    }
-}
-
-async fn send(
-    http: &reqwest::Client,
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    token: bool,
-    body: Option<Value>,
-) -> Answer {
-    let mut req = http.request(method, format!("{base}{path}"));
-    if token {
-        req = req.bearer_auth(TOKEN);
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    match req.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.text().await.unwrap_or_default();
-            Answer {
-                status,
-                headers,
-                body,
-            }
-        }
-        Err(e) => Answer {
-            status: 0,
-            headers: Default::default(),
-            body: format!("request failed: {e}"),
-        },
-    }
+    dev: TestDev,
 }
 
 fn start(tag: &str, vars: &[(&str, &str)]) -> Option<Servers> {
-    let paths = EdgePaths::new(&repo_root());
-    if let Some(missing) = paths.missing_tool() {
-        let why = format!(
-            "{} is not installed (run `cargo xtask install`)",
-            missing.display()
-        );
-        assert!(!worker_required(), "MCPROBE_REQUIRE_WORKER=1 but {why}");
-        eprintln!("edge tests skipped: {why}");
-        return None;
-    }
-    edge::build(&paths, false).expect("the Worker builds");
+    let dev = harness::start(tag, vars)?;
     let fleet = Fleet::start_only(&["ok-modern", "refused", "drift"]).expect("the fleet starts");
-    let state_dir = repo_root()
-        .join("target/edge-tests")
-        .join(format!("{tag}-{}", std::process::id()));
-    let port = edge::free_port().expect("a free port");
-    let mut opts = DevOptions::new(port, state_dir.join("dev.log"));
-    opts.inspector_port = Some(edge::free_port().expect("a free port"));
-    opts.allow_loopback = true;
-    opts.persist_to = Some(state_dir.join("state"));
-    opts.vars = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let dev = edge::start_wrangler_dev(&paths, &opts)
-        .unwrap_or_else(|e| panic!("wrangler dev starts: {e:#}"));
-    Some(Servers {
-        fleet,
-        dev,
-        state_dir,
-    })
-}
-
-fn cron_path(time_ms: u64) -> String {
-    format!("/cdn-cgi/local/scheduled?cron=*+*+*+*+*&time={time_ms}")
+    Some(Servers { fleet, dev })
 }
 
 #[test]
@@ -160,18 +38,7 @@ fn monitors_cron_status_badges_and_metrics_under_wrangler_dev() {
     let Some(servers) = start("monitors", &[]) else {
         return;
     };
-    let client = Client {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime"),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("an HTTP client"),
-        base: servers.dev.url(),
-    };
+    let client = Client::new(&servers.dev.url(), Duration::from_secs(60));
     let log = || servers.dev.log_tail(60);
 
     // The token guards registration and the debug route.
@@ -493,18 +360,7 @@ fn a_busy_tick_fans_out_through_the_queue() {
     let Some(servers) = start("fanout", &[("DIRECT_PROBES", "0")]) else {
         return;
     };
-    let client = Client {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime"),
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("an HTTP client"),
-        base: servers.dev.url(),
-    };
+    let client = Client::new(&servers.dev.url(), Duration::from_secs(60));
     let mut ids = Vec::new();
     for name in ["ok-modern", "refused", "drift"] {
         let a = client.send(

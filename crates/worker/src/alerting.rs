@@ -21,7 +21,9 @@
 //! - `POST /api/incidents/{id}/ack` (token) acknowledges an incident: no
 //!   escalation of an unacknowledged P2 to P1 after 30 minutes.
 //!
-//! Writes: a monitor that stays healthy writes nothing here; a failing one
+//! A monitor without alert channels skips all of this (nothing to send, so
+//! nothing to confirm). Writes: a monitor that stays healthy writes nothing
+//! here; a failing one
 //! writes its state per probe until it is healthy again, plus one incident
 //! row and two rows per delivery.
 
@@ -112,14 +114,20 @@ impl AlertOutcome {
 }
 
 impl<'a, S: Store> Alerting<'a, S> {
-    /// The monitor's policy: from memory, else from its `alert_state` row,
-    /// else new; always with the monitor's current rules.
+    /// The monitor's policy, always with the monitor's current rules. A
+    /// steady one comes from this isolate's memory; one that is not (an
+    /// outage being confirmed, an open incident) is read from its
+    /// `alert_state` row, since another isolate (a Queue consumer, an ack) may
+    /// have moved it on since; a monitor never seen is new.
     async fn policy(&self, m: &Monitor, alerts: Option<&AlertConfig>) -> Policy {
         let config = config_of(m, alerts);
-        if let Some(p) = POLICIES.with(|ps| ps.borrow().get(&m.id).cloned()) {
-            return Policy::with_state(config, p.into_state());
+        let memory = POLICIES.with(|ps| ps.borrow().get(&m.id).cloned());
+        if let Some(p) = &memory {
+            if steady(p.state()) {
+                return Policy::with_state(config, p.state().clone());
+            }
         }
-        let state = self
+        let stored = self
             .store
             .rows(
                 "SELECT state_json FROM alert_state WHERE monitor_id = ?",
@@ -131,7 +139,9 @@ impl<'a, S: Store> Alerting<'a, S> {
                 rows.first().and_then(|r| {
                     serde_json::from_str::<PolicyState>(col_str(r, "state_json")).ok()
                 })
-            })
+            });
+        let state = stored
+            .or_else(|| memory.map(Policy::into_state))
             .unwrap_or_default();
         Policy::with_state(config, state)
     }
@@ -180,6 +190,12 @@ impl<'a, S: Store> Alerting<'a, S> {
         out: &mut AlertOutcome,
     ) -> Option<u64> {
         let alerts = AlertConfig::parse(&m.spec.alerts).ok();
+        // Nobody to tell (no channel, e.g. every registry monitor): no
+        // policy, no confirmation re-probes, no rows. The outage is still in
+        // the monitor's history (state changes, /incidents).
+        if alerts.as_ref().is_none_or(|a| a.channels.is_empty()) {
+            return None;
+        }
         let mut policy = self.policy(m, alerts.as_ref()).await;
         let before = steady(policy.state());
         let events = policy.observe(&Observation::from_verdict(verdict), now_ms);

@@ -88,6 +88,8 @@ impl ApiError {
 pub struct CheckRequest {
     pub url: url::Url,
     pub headers: Headers,
+    /// Answer `{"verdict", "snapshot"}` instead of the bare verdict.
+    pub snapshot: bool,
 }
 
 /// The router: one `match` on the path, then the method.
@@ -120,6 +122,10 @@ pub async fn route(req: Request, env: Env) -> worker::Result<Response> {
             }
             _ => Err(ApiError::method_not_allowed(&method, "POST")),
         },
+        "/api/registry/summary" => match method {
+            Method::Get | Method::Head => crate::registry_api::summary(&env).await,
+            _ => Err(ApiError::method_not_allowed(&method, "GET")),
+        },
         p if p == "/api/monitors" || p.starts_with("/api/monitors/") => {
             crate::monitors::route(req, &env, &path).await
         }
@@ -151,15 +157,24 @@ async fn check(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     cfg.timeout_ms = CHECK_TIMEOUT_MS;
     cfg.preflight = false;
     cfg.checked_at = probe_host::now_rfc3339();
-    let verdict = probe_host::run(cfg, policy).await.map_err(|e| {
-        // Only a URL the core rejects gets here (the checks above passed).
-        ApiError::new(
-            400,
-            e,
-            "give the server's full http(s) endpoint, e.g. https://example.com/mcp",
-        )
-    })?;
-    let json = serde_json::to_string(&verdict).map_err(|e| {
+    let (verdict, snapshot) = probe_host::run_with_snapshot(cfg, policy)
+        .await
+        .map_err(|e| {
+            // Only a URL the core rejects gets here (the checks above passed).
+            ApiError::new(
+                400,
+                e,
+                "give the server's full http(s) endpoint, e.g. https://example.com/mcp",
+            )
+        })?;
+    // `"snapshot": true` (the web page): the verdict and the tool list it
+    // read, so the page shows descriptions and schemas and diffs drift itself.
+    let json = if asked.snapshot {
+        serde_json::to_string(&serde_json::json!({"verdict": verdict, "snapshot": snapshot}))
+    } else {
+        serde_json::to_string(&verdict)
+    }
+    .map_err(|e| {
         ApiError::new(
             500,
             format!("could not encode the verdict: {e}"),
@@ -247,7 +262,7 @@ pub(crate) async fn read_capped(req: &mut Request, cap: usize) -> Result<Vec<u8>
 /// Parses and validates a `/api/check` body: the JSON shape, the URL (scheme
 /// and target, by `policy`) and the headers.
 pub fn parse_check(body: &[u8], policy: Policy) -> Result<CheckRequest, ApiError> {
-    const SHAPE: &str = r#"send {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ..."}} (headers optional)"#;
+    const SHAPE: &str = r#"send {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer ..."}, "snapshot": true} (headers and snapshot optional)"#;
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::new(400, format!("the body is not JSON ({e})"), SHAPE))?;
     let Value::Object(mut obj) = value else {
@@ -265,6 +280,17 @@ pub fn parse_check(body: &[u8], policy: Policy) -> Result<CheckRequest, ApiError
             return Err(ApiError::new(
                 400,
                 "\"headers\" must be an object of name: value strings",
+                SHAPE,
+            ))
+        }
+    };
+    let snapshot = match obj.remove("snapshot") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => {
+            return Err(ApiError::new(
+                400,
+                "\"snapshot\" must be true or false",
                 SHAPE,
             ))
         }
@@ -291,6 +317,7 @@ pub fn parse_check(body: &[u8], policy: Policy) -> Result<CheckRequest, ApiError
     Ok(CheckRequest {
         url: parsed,
         headers,
+        snapshot,
     })
 }
 
@@ -393,6 +420,17 @@ mod tests {
                 ("X-Api-Key".to_string(), "k".to_string())
             ]
         );
+        assert!(!got.snapshot);
+        let with = parse_check(br#"{"url": "https://e.com/mcp", "snapshot": true}"#, CLOSED)
+            .expect("accepted");
+        assert!(with.snapshot);
+        let Err(bad) = parse_check(
+            br#"{"url": "https://e.com/mcp", "snapshot": "yes"}"#,
+            CLOSED,
+        ) else {
+            panic!("a non-boolean snapshot is refused");
+        };
+        assert_eq!(bad.status, 400);
     }
 
     #[test]

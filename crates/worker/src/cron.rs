@@ -155,7 +155,8 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
     }
     let all = monitors::load_all(env).await.map_err(|e| e.error)?;
     let jobs = jobs_for_tick(&all, tick_ms);
-    let housekeeping = crate::housekeeping::run(&store, tick_ms).await;
+    let mut housekeeping = crate::housekeeping::run(&store, tick_ms).await;
+    crate::crawl::tick(&store, env, tick_ms, &mut housekeeping).await;
 
     let queue = env.queue(QUEUE_BINDING).ok();
     if jobs.len() <= direct_max(env) || queue.is_none() {

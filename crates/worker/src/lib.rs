@@ -15,6 +15,8 @@
 //! - [`cron`] - the scheduled tick: claim, plan, Queue fan-out, consumer
 //! - [`writer`] - probing a batch of jobs and the idempotent write path
 //! - [`housekeeping`] - daily roll-ups and pruning
+//! - [`crawl`] - the hourly registry crawl: registry endpoints as public monitors
+//! - [`registry_api`] - `GET /api/registry/summary`, the audit of those monitors
 //! - [`store`] - D1 behind a small trait
 //! - [`target`] - which URLs may be probed (pure, host-tested)
 //! - [`probe_host`] - the host loop driving the core probe through `Fetch`
@@ -26,11 +28,13 @@
 pub mod alerting;
 pub mod api;
 pub mod badges;
+pub mod crawl;
 pub mod cron;
 pub mod history;
 pub mod housekeeping;
 pub mod monitors;
 pub mod probe_host;
+pub mod registry_api;
 pub mod status;
 pub mod store;
 pub mod target;

@@ -1,0 +1,452 @@
+//! Start here: the browser's host loop for the core probe (the page's twin of
+//! `crates/worker/src/probe_host.rs` and the CLI's `host.rs`).
+//!
+//! The core decides everything; this file only does I/O with `fetch`
+//! (through gloo-net). `Probe::poll` hands out an [`Action`]: each `Http`
+//! becomes a fetch with `redirect: "manual"` (the core follows and counts
+//! redirects itself) whose body is read chunk by chunk from its
+//! `ReadableStream`; `Cancel` aborts that fetch; `Wait` waits for the next
+//! event or a `setTimeout`, whichever is first. Several exchanges can be in
+//! flight at once (the legacy HTTP+SSE transport keeps its GET stream open
+//! while it POSTs), so every exchange is a stream of events in one `SelectAll`.
+//!
+//! What a browser cannot do, and why the page then asks the edge instead:
+//! a fetch that fails before any response is a bare `TypeError` ("Failed to
+//! fetch"), the same for "no CORS headers", "connection refused", "name does
+//! not resolve" and "bad certificate": the browser hides which on purpose.
+//! A manual redirect is an opaque response whose `Location` is hidden too.
+//! Either makes the browser's verdict unreliable, so [`run`] reports it as
+//! [`Blocked`] and the caller re-runs the check through `POST /api/check`,
+//! where the Worker can tell DNS, TCP and TLS apart.
+//!
+//! Progress: every exchange start and answer is also reported to an
+//! `on_event` callback, which the page turns into the live ladder.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_util::future::{select, Either};
+use futures_util::stream::{self, AbortHandle, Abortable, LocalBoxStream, SelectAll};
+use futures_util::StreamExt;
+use gloo_net::http::RequestBuilder;
+use js_sys::{Reflect, Uint8Array};
+use mcprobe_core::fingerprint::Snapshot;
+use mcprobe_core::http::{ExchangeId, Headers, HttpRequest, Method, TransportError};
+use mcprobe_core::{Action, Probe, ProbeConfig, Verdict};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, ReadableStreamDefaultReader, RequestRedirect, ResponseType};
+
+/// Why a check cannot be trusted from the browser (the page then asks the edge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocked {
+    /// fetch failed before any response: CORS, or the network. `detail` is
+    /// the browser's own words.
+    Fetch { url: String, detail: String },
+    /// A redirect whose target the browser hides (`opaqueredirect`).
+    OpaqueRedirect { url: String },
+    /// The page's URL scheme forbids it (an https page fetching http://).
+    MixedContent { url: String },
+    /// Not one response arrived before the deadline: from a browser that
+    /// says nothing about why (CORS preflight, TCP, TLS all look alike).
+    NoAnswer { url: String },
+}
+
+impl Blocked {
+    /// One sentence for the page: why the edge ran the check.
+    pub fn explain(&self) -> String {
+        match self {
+            Blocked::Fetch { url, detail } => format!(
+                "Your browser could not read the answer from {url} ({detail}). Either the server \
+                 sends no CORS headers that allow this page, or it cannot be reached at all: a \
+                 browser cannot tell which, because it hides DNS, TCP and TLS errors. The edge \
+                 can see them, so it ran the check."
+            ),
+            Blocked::OpaqueRedirect { url } => format!(
+                "{url} answered with a redirect, and a browser hides where a cross-origin \
+                 redirect points, so the edge, which can follow it, ran the check."
+            ),
+            Blocked::NoAnswer { url } => format!(
+                "Your browser got no answer at all from {url} before the deadline, and a browser \
+                 cannot say whether the connection, TLS or the server stalled, so the edge, \
+                 which can, ran the check."
+            ),
+            Blocked::MixedContent { url } => format!(
+                "{url} is plain http and this page is https: the browser refuses such requests \
+                 (mixed content), so the edge ran the check."
+            ),
+        }
+    }
+}
+
+/// One thing the live ladder shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// An exchange started: `label` is the JSON-RPC method or `METHOD path`.
+    Sent { id: u32, label: String, at_ms: u64 },
+    /// Its response head arrived.
+    Answered { id: u32, status: u16, at_ms: u64 },
+    /// It failed below HTTP.
+    Failed { id: u32, error: String, at_ms: u64 },
+}
+
+/// What an exchange reports back to the loop.
+enum Event {
+    Head(ExchangeId, u16, Headers),
+    Body(ExchangeId, Vec<u8>),
+    End(ExchangeId),
+    Error(ExchangeId, TransportError),
+    Blocked(ExchangeId, Blocked),
+}
+
+/// An exchange in flight: how to stop it.
+struct InFlight {
+    stream: AbortHandle,
+    fetch: Option<AbortController>,
+}
+
+impl InFlight {
+    fn stop(self) {
+        self.stream.abort();
+        if let Some(f) = self.fetch {
+            f.abort();
+        }
+    }
+}
+
+/// Milliseconds on the page's monotonic clock (`performance.now()`).
+pub fn now_ms() -> u64 {
+    let ms = web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or_else(js_sys::Date::now);
+    if ms.is_finite() && ms > 0.0 {
+        // A count of ms far below 2^53: the cast keeps it exactly.
+        ms as u64
+    } else {
+        0
+    }
+}
+
+/// Now, RFC 3339 UTC with whole seconds (the CLI's `checked_at` format).
+pub fn now_rfc3339() -> String {
+    let iso: String = js_sys::Date::new_0().to_iso_string().into();
+    match (iso.find('.'), iso.ends_with('Z')) {
+        (Some(dot), true) => format!("{}Z", &iso[..dot]),
+        _ => iso,
+    }
+}
+
+/// Waits `ms` milliseconds on the page's timer.
+pub async fn sleep(ms: u64) {
+    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(w) = web_sys::window() {
+            // On failure the promise never resolves; the probe's deadline
+            // still ends the check through the next exchange event.
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Runs a probe in the browser to its verdict and tool-list snapshot, or says
+/// why the browser cannot be trusted with this server ([`Blocked`]).
+pub async fn run(
+    mut cfg: ProbeConfig,
+    on_event: Rc<dyn Fn(Progress)>,
+) -> Result<Result<(Verdict, Option<Snapshot>), Blocked>, String> {
+    cfg.preflight = false;
+    cfg.stdio = false;
+    if page_is_https() && cfg.url.starts_with("http://") {
+        return Ok(Err(Blocked::MixedContent { url: cfg.url }));
+    }
+    let cfg_url = cfg.url.clone();
+    let mut probe = Probe::new(cfg, now_ms()).map_err(|e| e.to_string())?;
+    let mut events: SelectAll<Abortable<LocalBoxStream<'static, Event>>> = SelectAll::new();
+    let mut in_flight: HashMap<ExchangeId, InFlight> = HashMap::new();
+    // Whether any response head arrived: a verdict without one says only
+    // that the browser saw nothing, which the edge can explain better.
+    let mut answered = false;
+    let url = cfg_url;
+
+    let outcome = loop {
+        match probe.poll(now_ms()) {
+            Action::Http { id, request, .. } => {
+                on_event(Progress::Sent {
+                    id: id.0,
+                    label: label(&request),
+                    at_ms: now_ms(),
+                });
+                let fetch = AbortController::new().ok();
+                let exchange = exchange(id, request, fetch.as_ref());
+                let (stream, handle) = stream::abortable(exchange);
+                events.push(stream);
+                in_flight.insert(
+                    id,
+                    InFlight {
+                        stream: handle,
+                        fetch,
+                    },
+                );
+            }
+            Action::Cancel { id } => {
+                if let Some(f) = in_flight.remove(&id) {
+                    f.stop();
+                }
+            }
+            Action::Connect { id, .. } => {
+                // Never asked for with preflight off; answer rather than hang.
+                probe.on_error(
+                    id,
+                    TransportError::Other {
+                        message: "a browser cannot do a connect preflight".into(),
+                    },
+                    now_ms(),
+                );
+            }
+            Action::StdioWrite { .. } => {}
+            Action::Wait { until_ms } => {
+                let wait = until_ms.saturating_sub(now_ms()).max(1);
+                let event = if events.is_empty() {
+                    // An empty SelectAll is "ended" at once: only the timer can wake us.
+                    sleep(wait).await;
+                    None
+                } else {
+                    match select(events.next(), Box::pin(sleep(wait))).await {
+                        Either::Left((event, _)) => event,
+                        Either::Right(((), _)) => None,
+                    }
+                };
+                match event {
+                    Some(Event::Blocked(id, why)) => {
+                        in_flight.remove(&id);
+                        break Err(why);
+                    }
+                    Some(event) => {
+                        answered |= matches!(event, Event::Head(..));
+                        feed(&mut probe, &mut in_flight, event, &*on_event)
+                    }
+                    None => {}
+                }
+            }
+            Action::Done(_) if !answered => break Err(Blocked::NoAnswer { url }),
+            Action::Done(v) => break Ok((*v, probe.snapshot().cloned())),
+        }
+    };
+    for (_, f) in in_flight.drain() {
+        f.stop();
+    }
+    Ok(outcome)
+}
+
+fn page_is_https() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().protocol().ok())
+        .is_some_and(|p| p == "https:")
+}
+
+/// What the ladder calls an exchange: the JSON-RPC method of a POST, else
+/// the HTTP method and path.
+fn label(request: &HttpRequest) -> String {
+    let rpc = request
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| v.get("method").and_then(|m| m.as_str()).map(String::from));
+    match rpc {
+        Some(m) => m,
+        None => {
+            let path = url::Url::parse(&request.url)
+                .map(|u| u.path().to_string())
+                .unwrap_or_default();
+            format!("{} {path}", request.method.as_str())
+        }
+    }
+}
+
+fn feed(
+    probe: &mut Probe,
+    in_flight: &mut HashMap<ExchangeId, InFlight>,
+    event: Event,
+    on_event: &dyn Fn(Progress),
+) {
+    let now = now_ms();
+    match event {
+        Event::Head(id, status, headers) => {
+            on_event(Progress::Answered {
+                id: id.0,
+                status,
+                at_ms: now,
+            });
+            probe.on_head(id, status, headers, now)
+        }
+        Event::Body(id, chunk) => probe.on_body(id, &chunk, now),
+        Event::End(id) => {
+            in_flight.remove(&id);
+            probe.on_end(id, now);
+        }
+        Event::Error(id, err) => {
+            in_flight.remove(&id);
+            on_event(Progress::Failed {
+                id: id.0,
+                error: err.to_string(),
+                at_ms: now,
+            });
+            probe.on_error(id, err, now);
+        }
+        // Handled by the loop before feeding.
+        Event::Blocked(..) => {}
+    }
+}
+
+/// Where an exchange's event stream is.
+enum Phase {
+    Send(
+        std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<gloo_net::http::Response, String>>>,
+        >,
+    ),
+    Body(ExchangeId, ReadableStreamDefaultReader),
+    End(ExchangeId),
+    Over,
+}
+
+/// One HTTP exchange as a stream: `Head`, `Body`*, then `End` or `Error`.
+/// Chunks are pulled only when the loop asks, so a fast server cannot run
+/// ahead of the probe's body cap.
+fn exchange(
+    id: ExchangeId,
+    request: HttpRequest,
+    abort: Option<&AbortController>,
+) -> LocalBoxStream<'static, Event> {
+    let url = request.url.clone();
+    let signal = abort.map(|a| a.signal());
+    let send = async move {
+        let req = build_fetch(&request, signal.as_ref())?;
+        req.send().await.map_err(|e| e.to_string())
+    };
+    let first = Phase::Send(Box::pin(send));
+    stream::unfold(first, move |phase| {
+        let url = url.clone();
+        async move {
+            match phase {
+                Phase::Send(fut) => match fut.await {
+                    Ok(resp) => {
+                        if resp.type_() == ResponseType::Opaqueredirect {
+                            return Some((
+                                Event::Blocked(id, Blocked::OpaqueRedirect { url }),
+                                Phase::Over,
+                            ));
+                        }
+                        let status = resp.status();
+                        let headers: Headers = resp.headers().entries().collect();
+                        let next = match resp.body().and_then(|b| {
+                            b.get_reader()
+                                .dyn_into::<ReadableStreamDefaultReader>()
+                                .ok()
+                        }) {
+                            Some(reader) => Phase::Body(id, reader),
+                            // A null body (204, 304): the head is all there is.
+                            None => Phase::End(id),
+                        };
+                        Some((Event::Head(id, status, headers), next))
+                    }
+                    Err(detail) => Some((
+                        Event::Blocked(id, Blocked::Fetch { url, detail }),
+                        Phase::Over,
+                    )),
+                },
+                Phase::Body(id, reader) => match read_chunk(&reader).await {
+                    Ok(Some(chunk)) => Some((Event::Body(id, chunk), Phase::Body(id, reader))),
+                    Ok(None) => Some((Event::End(id), Phase::Over)),
+                    Err(message) => Some((
+                        Event::Error(id, TransportError::Connection { message }),
+                        Phase::Over,
+                    )),
+                },
+                Phase::End(id) => Some((Event::End(id), Phase::Over)),
+                Phase::Over => None,
+            }
+        }
+    })
+    .boxed_local()
+}
+
+/// The next chunk of a body: `Ok(None)` at its end.
+async fn read_chunk(reader: &ReadableStreamDefaultReader) -> Result<Option<Vec<u8>>, String> {
+    let result = JsFuture::from(reader.read()).await.map_err(js_text)?;
+    let done = Reflect::get(&result, &JsValue::from_str("done"))
+        .map(|d| d.as_bool().unwrap_or(true))
+        .unwrap_or(true);
+    if done {
+        return Ok(None);
+    }
+    let value = Reflect::get(&result, &JsValue::from_str("value")).map_err(js_text)?;
+    match value.dyn_into::<Uint8Array>() {
+        Ok(bytes) => Ok(Some(bytes.to_vec())),
+        Err(_) => Err("the body stream gave something other than bytes".into()),
+    }
+}
+
+fn js_text(v: JsValue) -> String {
+    v.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| "unknown JavaScript error".into())
+}
+
+fn build_fetch(
+    request: &HttpRequest,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<gloo_net::http::Request, String> {
+    // Headers built by hand: gloo's `append` throws (an abort here) on a
+    // value the browser refuses, and this returns an error instead.
+    let raw = web_sys::Headers::new().map_err(js_text)?;
+    for (name, value) in &request.headers {
+        raw.append(name, value)
+            .map_err(|e| format!("header {name}: {}", js_text(e)))?;
+    }
+    let method = match request.method {
+        Method::Get => gloo_net::http::Method::GET,
+        Method::Post => gloo_net::http::Method::POST,
+        Method::Delete => gloo_net::http::Method::DELETE,
+    };
+    let builder = RequestBuilder::new(&request.url)
+        .method(method)
+        .headers(gloo_net::http::Headers::from_raw(raw))
+        .redirect(RequestRedirect::Manual)
+        .cache(web_sys::RequestCache::NoStore)
+        // Never the page's cookies: the probe sends exactly what the core says.
+        .credentials(web_sys::RequestCredentials::Omit)
+        .abort_signal(signal);
+    match &request.body {
+        Some(body) => builder
+            .body(Uint8Array::from(body.as_slice()))
+            .map_err(|e| e.to_string()),
+        None => builder.build().map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_the_rpc_method_or_the_path() {
+        let post = HttpRequest {
+            method: Method::Post,
+            url: "https://e.com/mcp".into(),
+            headers: vec![],
+            body: Some(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec()),
+        };
+        assert_eq!(label(&post), "tools/list");
+        let get = HttpRequest {
+            method: Method::Get,
+            url: "https://e.com/sse?x=1".into(),
+            headers: vec![],
+            body: None,
+        };
+        assert_eq!(label(&get), "GET /sse");
+    }
+}

@@ -78,6 +78,10 @@ pub struct Fleet {
     ca_pem: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The refused scenarios' ports, bound but never listening, held for the
+    /// fleet's life: a connect gets RST, and no other fleet, test or process
+    /// can be handed the same port meanwhile.
+    _refused: Vec<socket2::Socket>,
 }
 
 impl Fleet {
@@ -113,16 +117,29 @@ impl Fleet {
 
         let mut urls = Vec::new();
         let mut states = HashMap::new();
+        let mut refused = Vec::new();
         let started = (|| -> anyhow::Result<()> {
             for sc in SCENARIOS.iter().filter(|s| wanted(s.name)) {
                 let url = match &sc.kind {
                     Kind::Unresolvable(url) => url.to_string(),
                     Kind::Refused { tls } => {
-                        // Bound, noted, closed: the port is free and (barring
-                        // a race with another process) nothing listens there.
-                        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-                        let port = l.local_addr()?.port();
-                        drop(l);
+                        // Bound and kept, never listening: connecting is
+                        // refused, and the port stays ours (a port closed
+                        // right after binding was once handed to another
+                        // fleet's server in the same test run).
+                        let sock = socket2::Socket::new(
+                            socket2::Domain::IPV4,
+                            socket2::Type::STREAM,
+                            None,
+                        )?;
+                        let any: std::net::SocketAddr = "127.0.0.1:0".parse()?;
+                        sock.bind(&any.into())?;
+                        let port = sock
+                            .local_addr()?
+                            .as_socket()
+                            .map(|a| a.port())
+                            .context("the refused socket has no port")?;
+                        refused.push(sock);
                         format!("{}://127.0.0.1:{port}/mcp", scheme(*tls))
                     }
                     Kind::Serve { path, tls, make } => {
@@ -174,6 +191,7 @@ impl Fleet {
             ca_pem,
             shutdown: Some(tx),
             thread: Some(thread),
+            _refused: refused,
         })
     }
 

@@ -247,6 +247,32 @@ fn the_crawl_upserts_merges_probes_and_retires_only_after_a_complete_crawl() {
         assert_eq!(mode_count(&s, mode), want, "{mode}: {}", s["table"]);
     }
     assert_eq!(s["monitors"]["needs_credentials"], per_scenario, "{s}");
+    // The stored verdict says so too (status page, badge, metrics), not down.
+    let listed = client.get("/api/monitors").json();
+    let secret_id = listed["monitors"]
+        .as_array()
+        .and_then(|ms| {
+            ms.iter().find(|m| {
+                m["url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with(&fleet.url(SECRET)))
+            })
+        })
+        .and_then(|m| m["id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let own = client.get("/api/monitors?source=api").json();
+    let own_names: Vec<&str> = own["monitors"]
+        .as_array()
+        .map(|ms| ms.iter().filter_map(|m| m["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(own_names, vec!["mine"], "{own}");
+    assert_eq!(client.get("/api/monitors?source=nope").status, 400);
+    let st = client
+        .get(&format!("/api/monitors/{secret_id}/status"))
+        .json();
+    assert_eq!(st["mode"], "auth_required", "{secret_id}: {st}");
+    assert_ne!(st["status"], "down", "{st}");
     assert_eq!(s["audit"]["probed"], distinct, "{s}");
     let loud = s["audit"]["buckets"]
         .as_array()

@@ -28,7 +28,8 @@ use crate::check::rich;
 pub fn StatusList() -> impl IntoView {
     let list: RwSignal<Option<Result<Vec<Value>, String>>> = RwSignal::new(None);
     spawn_local(async move {
-        let got = api::get_json("/api/monitors").await.map(|v| {
+        // The monitors registered through the API; the crawl's are on /audit.
+        let got = api::get_json("/api/monitors?source=api").await.map(|v| {
             v.get("monitors")
                 .and_then(Value::as_array)
                 .cloned()

@@ -589,6 +589,8 @@ mod tests {
             },
             maintenance_until_ms: maint,
             baseline_hash: None,
+            secret_headers: Vec::new(),
+            source: "api".into(),
         }
     }
 

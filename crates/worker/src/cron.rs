@@ -372,6 +372,8 @@ mod tests {
             },
             maintenance_until_ms: None,
             baseline_hash: None,
+            secret_headers: Vec::new(),
+            source: "api".into(),
         }
     }
 

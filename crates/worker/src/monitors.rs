@@ -39,6 +39,11 @@ pub struct Monitor {
     /// The accepted tool-list hash drift is judged against (None until the
     /// first tool list is seen).
     pub baseline_hash: Option<String>,
+    /// Registry monitors: the required secret headers their listing
+    /// declares. Probed without them, a 401/403 is `auth_required`.
+    pub secret_headers: Vec<String>,
+    /// `api` (registered through the API) or `registry` (the crawl's).
+    pub source: String,
 }
 
 impl Monitor {
@@ -52,6 +57,7 @@ impl Monitor {
                 json!(self.maintenance_until_ms),
             );
             o.insert("baseline_hash".into(), json!(self.baseline_hash));
+            o.insert("source".into(), json!(self.source));
         }
         v
     }
@@ -123,7 +129,7 @@ pub async fn route(req: Request, env: &Env, path: &str) -> Result<Response, ApiE
     let rest = path.trim_start_matches("/api/monitors");
     let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
     match (parts.as_slice(), method.clone()) {
-        ([""], Method::Get) => list_public(env).await,
+        ([""], Method::Get) => list_public(&req, env).await,
         ([""], Method::Post) => create(req, env).await,
         ([""], _) => Err(ApiError::method_not_allowed(&method, "GET, POST")),
         ([id], Method::Get) => {
@@ -326,17 +332,35 @@ async fn baseline(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
     )
 }
 
-async fn list_public(env: &Env) -> Result<Response, ApiError> {
+/// `GET /api/monitors[?source=api|registry]`: the public monitors, all of
+/// them or those of one source (the status page lists the API's own; the
+/// crawl's, possibly thousands, are the audit's).
+async fn list_public(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let url = req.url().map_err(api::internal)?;
+    let source = url
+        .query_pairs()
+        .find(|(k, _)| k == "source")
+        .map(|(_, v)| v.into_owned());
+    if let Some(s) = &source {
+        if s != "api" && s != "registry" {
+            return Err(ApiError::new(
+                400,
+                format!("unknown source {s:?}"),
+                "use ?source=api or ?source=registry, or leave it out for all",
+            ));
+        }
+    }
     let all = load_all(env).await?;
     let list: Vec<Value> = all
         .iter()
         .filter(|m| m.spec.public)
+        .filter(|m| source.as_deref().is_none_or(|s| m.source == s))
         .map(Monitor::public_json)
         .collect();
     ok_json(200, json!({ "monitors": list }))
 }
 
-const SELECT: &str = "SELECT id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, maintenance_until_ms, baseline_hash FROM monitors WHERE retired_at_ms IS NULL";
+const SELECT: &str = "SELECT id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, maintenance_until_ms, baseline_hash, secret_headers_json, source FROM monitors WHERE retired_at_ms IS NULL";
 
 /// Every live monitor (the cron, /metrics and the public list read this).
 pub async fn load_all(env: &Env) -> Result<Vec<Monitor>, ApiError> {
@@ -411,6 +435,12 @@ fn from_row(row: &Value) -> Option<Monitor> {
             .get("baseline_hash")
             .and_then(Value::as_str)
             .map(str::to_string),
+        secret_headers: serde_json::from_str(col_str(row, "secret_headers_json"))
+            .unwrap_or_default(),
+        source: match col_str(row, "source") {
+            "" => "api".to_string(),
+            s => s.to_string(),
+        },
     })
 }
 

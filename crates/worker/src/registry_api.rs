@@ -58,7 +58,10 @@ pub fn tally(rows: &[Value]) -> Tally {
         };
         let secrets: Vec<String> =
             serde_json::from_str(col_str(r, "secret_headers_json")).unwrap_or_default();
-        if registry::needs_credentials(&mut v, &secrets) {
+        // The writer re-reads these verdicts as it stores them; this covers
+        // rows stored before it did (re-reading one is a no-op).
+        registry::needs_credentials(&mut v, &secrets);
+        if !secrets.is_empty() && v.mode == mcprobe_core::Mode::AuthRequired {
             t.needs_credentials += 1;
         }
         let regs: Vec<String> =

@@ -319,7 +319,7 @@ pub async fn process<S: Store>(
         let results = probe_round(&round, &baselines, policy).await;
         let now = probe_host::now_ms();
         for ((m, at_ms), outcome) in round.iter().zip(results) {
-            let (verdict, snapshot) = match outcome {
+            let (mut verdict, snapshot) = match outcome {
                 Ok(v) => v,
                 // Only a URL the core refuses gets here (they were validated).
                 Err(e) => {
@@ -327,6 +327,9 @@ pub async fn process<S: Store>(
                     continue;
                 }
             };
+            // A listing that declares a required secret header is probed
+            // without it: its 401/403 is "needs credentials", not down.
+            mcprobe_core::registry::needs_credentials(&mut verdict, &m.secret_headers);
             // Scheduled probes make the history (on their slots); fast
             // re-probes only answer the policy's question, so uptime stays a
             // sample at a fixed rate and a re-probe's clock time never pushes

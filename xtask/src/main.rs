@@ -40,6 +40,8 @@ tasks:
                                the Worker under wrangler dev on 127.0.0.1:8787 with a demo
                                monitor, fire its cron every minute, serve until Ctrl-C
                                (`--smoke`: wait until the demo is up, print the time, stop)
+  web                          build the web page (crates/web + www/) into build/www/, the
+                               Worker's static assets (before `wrangler deploy`)
   bench                        hot path and one whole probe (native + wasm), mcprobe vs the
                                MCP Inspector, a scan of 2,000 endpoints, 2,000 monitors on
                                the Worker; prints a table, writes target/bench/report.md
@@ -54,6 +56,9 @@ fn main() -> ExitCode {
         Some("env") => print_env(&repo_root()),
         Some("dev") => dev::run(&repo_root(), &args[1..]),
         Some("bench") => bench::run(&repo_root(), &args[1..]),
+        Some("web") => web::build(&web::WebPaths::new(&repo_root()), true).map(|r| {
+            println!("{}", r.line());
+        }),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             Ok(())

@@ -509,28 +509,14 @@ async fn probe_once(
 /// The verdict of a probe the host had to cut off (the probe enforces its own
 /// deadline, so this is a safety net, not a path the fleet takes).
 fn watchdog_verdict(url: &str, checked_at: String, elapsed_ms: u64) -> Verdict {
-    let (status, severity) = Mode::Timeout.status_severity(false);
+    let reason = format!(
+        "No verdict within the deadline plus {} s: mcprobe cut the probe off after {elapsed_ms} ms.",
+        WATCHDOG_GRACE.as_secs()
+    );
     Verdict {
-        url: url.to_string(),
-        status,
-        mode: Mode::Timeout,
-        severity,
-        reason: format!(
-            "No verdict within the deadline plus {} s: mcprobe cut the probe off after {elapsed_ms} ms.",
-            WATCHDOG_GRACE.as_secs()
-        ),
-        hint: mcprobe_core::runbook::hint(Mode::Timeout).to_string(),
-        alternate_url: None,
-        era: None,
-        transport: None,
-        protocol_version: None,
-        server: None,
-        tools: None,
-        drift: None,
-        steps: Vec::new(),
-        findings: Vec::new(),
         checked_at,
         elapsed_ms,
+        ..Verdict::of(url, Mode::Timeout, reason)
     }
 }
 

@@ -24,23 +24,11 @@ fn step(name: &str, ok: bool, ms: u64, detail: &str) -> Step {
 
 fn base(url: &str, mode: Mode, status: Status, severity: Severity) -> Verdict {
     Verdict {
-        url: url.to_owned(),
         status,
-        mode,
         severity,
-        reason: String::new(),
         hint: String::new(),
-        alternate_url: None,
-        era: None,
-        transport: None,
-        protocol_version: None,
-        server: None,
-        tools: None,
-        drift: None,
-        steps: vec![],
-        findings: vec![],
         checked_at: "2026-08-03T09:14:07Z".to_owned(),
-        elapsed_ms: 0,
+        ..Verdict::of(url, mode, "")
     }
 }
 

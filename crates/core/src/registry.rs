@@ -1144,21 +1144,7 @@ mod tests {
     }
 
     fn verdict(mode: Mode, reason: &str, steps: &[(&str, bool, &str)]) -> Verdict {
-        let (status, severity) = mode.status_severity(false);
         Verdict {
-            url: "https://x.example.com/mcp".into(),
-            status,
-            mode,
-            severity,
-            reason: reason.into(),
-            hint: String::new(),
-            alternate_url: None,
-            era: None,
-            transport: None,
-            protocol_version: None,
-            server: None,
-            tools: None,
-            drift: None,
             steps: steps
                 .iter()
                 .map(|(n, ok, d)| Step {
@@ -1168,9 +1154,8 @@ mod tests {
                     detail: (*d).into(),
                 })
                 .collect(),
-            findings: vec![],
-            checked_at: String::new(),
             elapsed_ms: 5,
+            ..Verdict::of("https://x.example.com/mcp", mode, reason)
         }
     }
 

@@ -289,6 +289,33 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A verdict of `mode` for `url`: the contract's status and severity for
+    /// the mode, the runbook's hint, `reason`, and nothing else (no steps,
+    /// findings or times). For hosts' own verdicts (a watchdog's) and tests;
+    /// fill in the rest with struct update syntax.
+    pub fn of(url: impl Into<String>, mode: Mode, reason: impl Into<String>) -> Verdict {
+        let (status, severity) = mode.status_severity(false);
+        Verdict {
+            url: url.into(),
+            status,
+            mode,
+            severity,
+            reason: reason.into(),
+            hint: crate::runbook::hint(mode).to_string(),
+            alternate_url: None,
+            era: None,
+            transport: None,
+            protocol_version: None,
+            server: None,
+            tools: None,
+            drift: None,
+            steps: Vec::new(),
+            findings: Vec::new(),
+            checked_at: String::new(),
+            elapsed_ms: 0,
+        }
+    }
+
     /// Exit code of `mcprobe check` for this verdict: 0 up, 1 degraded or down.
     pub fn exit_code(&self) -> i32 {
         match self.status {

@@ -252,21 +252,7 @@ mod tests {
     use mcprobe_core::verdict::{Finding, Severity, Status};
 
     fn verdict(mode: Mode, steps: &[(&str, bool)]) -> Verdict {
-        let (status, severity) = mode.status_severity(false);
         Verdict {
-            url: "https://e.com/mcp".into(),
-            status,
-            mode,
-            severity,
-            reason: String::new(),
-            hint: String::new(),
-            alternate_url: None,
-            era: None,
-            transport: None,
-            protocol_version: None,
-            server: None,
-            tools: None,
-            drift: None,
             steps: steps
                 .iter()
                 .map(|(n, ok)| Step {
@@ -276,9 +262,8 @@ mod tests {
                     detail: String::new(),
                 })
                 .collect(),
-            findings: vec![],
-            checked_at: String::new(),
             elapsed_ms: 10,
+            ..Verdict::of("https://e.com/mcp", mode, "")
         }
     }
 

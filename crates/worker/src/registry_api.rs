@@ -173,30 +173,16 @@ mod tests {
     use mcprobe_core::verdict::Step;
 
     fn verdict(mode: Mode, step_detail: &str) -> String {
-        let (status, severity) = mode.status_severity(false);
         let v = Verdict {
-            url: "https://e.example/mcp".into(),
-            status,
-            mode,
-            severity,
-            reason: format!("{mode}"),
-            hint: String::new(),
-            alternate_url: None,
-            era: None,
-            transport: None,
-            protocol_version: None,
-            server: None,
-            tools: None,
-            drift: None,
             steps: vec![Step {
                 name: "initialize".into(),
                 ok: mode == Mode::Ok,
                 ms: 3,
                 detail: step_detail.into(),
             }],
-            findings: vec![],
             checked_at: "2026-01-01T00:00:00Z".into(),
             elapsed_ms: 3,
+            ..Verdict::of("https://e.example/mcp", mode, format!("{mode}"))
         };
         serde_json::to_string(&v).unwrap()
     }

@@ -21,6 +21,9 @@ mod tools;
 mod web;
 mod worker;
 
+// web.rs is shared with crates/edge-tests, where `edge` sits at the root.
+use worker::edge;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;

@@ -26,6 +26,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+// One runner for both users of this file: xtask (where `edge` is
+// `worker::edge`, re-exported at its root) and the edge-tests library.
+use crate::edge::run_logged as run;
+
 /// The cargo profile of the page's wasm (shared with the Worker's).
 pub const WEB_PROFILE: &str = "wasm-release";
 /// playwright-core, pinned (toolchain.md).
@@ -321,34 +325,6 @@ pub fn install_playwright(paths: &WebPaths) -> Result<()> {
         .stdin(Stdio::null());
     run(&mut npm, "npm install playwright-core", false)?;
     std::fs::write(&stamp, want).with_context(|| format!("writing {}", stamp.display()))?;
-    Ok(())
-}
-
-/// Runs a command to completion; its output goes to the terminal when `echo`,
-/// else it is kept and quoted in the error if the command fails.
-fn run(cmd: &mut Command, what: &str, echo: bool) -> Result<()> {
-    if echo {
-        let status = cmd
-            .status()
-            .with_context(|| format!("could not start {what}"))?;
-        if !status.success() {
-            bail!("{what} failed ({status})");
-        }
-        return Ok(());
-    }
-    let out = cmd
-        .output()
-        .with_context(|| format!("could not start {what}"))?;
-    if !out.status.success() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<&str> = text.lines().collect();
-        let last = lines[lines.len().saturating_sub(40)..].join("\n");
-        bail!("{what} failed ({}):\n{last}", out.status);
-    }
     Ok(())
 }
 

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 #[path = "../../../xtask/src/worker/edge.rs"]
 pub mod edge;
 
+/// The web page's build and browser tools (xtask's too, by path).
+#[path = "../../../xtask/src/web.rs"]
+pub mod web;
+
 pub mod client;
 pub mod harness;
 pub mod receiver;

@@ -3,7 +3,7 @@
 //! fleet on 127.0.0.1.
 //!
 //! One `#[test]`: it builds the Worker (xtask's `edge.rs`) and the page
-//! (xtask's `web.rs`, included below by path), starts the fleet and one
+//! (xtask's `web.rs`, lent by the library), starts the fleet and one
 //! `wrangler dev` that may reach loopback, then runs the node script
 //! `tests/browser/check_page.mjs` (playwright-core driving Debian's
 //! Chromium) twice: phase "main" (six fleet verdicts with their ladders, a
@@ -20,14 +20,12 @@
 //! why and passes, unless `MCPROBE_REQUIRE_WORKER=1` or
 //! `MCPROBE_REQUIRE_BROWSER=1`.
 
-#[path = "../../../xtask/src/web.rs"]
-mod web;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mcprobe_edge_tests::edge::{self, DevOptions, EdgePaths, WranglerDev};
+use mcprobe_edge_tests::web;
 use mcprobe_edge_tests::{repo_root, worker_required};
 use mcprobe_testkit::Fleet;
 use serde_json::{json, Value};

@@ -607,7 +607,7 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
 
 /// Runs a command to completion; its output goes to the terminal when `echo`,
 /// else it is kept and quoted in the error if the command fails.
-fn run_logged(cmd: &mut Command, what: &str, echo: bool) -> Result<()> {
+pub fn run_logged(cmd: &mut Command, what: &str, echo: bool) -> Result<()> {
     if echo {
         let status = cmd
             .status()

@@ -3,7 +3,10 @@
 //! call; else a tool annotated `readOnlyHint: true` (and not destructive) with
 //! no required parameters; else a tool with no required parameters whose name
 //! reads as a query; else `resources/list` or `prompts/list` when advertised;
-//! else nothing, and the verdict says so.
+//! else nothing, and the verdict says so. A tool annotated
+//! `openWorldHint: true` is never chosen automatically: it reaches outside
+//! the server (a browser, the web, a third-party API), which a monitor must
+//! not set off every minute, read-only or not.
 
 use serde_json::{json, Value};
 
@@ -109,6 +112,7 @@ pub fn choose(plan: &CallPlan, tools: &[Value], capabilities: &Value) -> SafeCal
     let named = |t: &&Value| t.get("name").and_then(Value::as_str).is_some();
     let not_destructive = |t: &&Value| {
         annotation(t, "destructiveHint") != Some(true)
+            && annotation(t, "openWorldHint") != Some(true)
             && !reads_secrets(t.get("name").and_then(Value::as_str).unwrap_or_default())
     };
     if let Some(tool) = tools
@@ -142,7 +146,7 @@ pub fn choose(plan: &CallPlan, tools: &[Value], capabilities: &Value) -> SafeCal
         return SafeCall::PromptsList;
     }
     SafeCall::Skip {
-        why: "no tool is safe to call (none read-only or query-like without required parameters) and no resources or prompts are advertised".into(),
+        why: "no tool is safe to call (none read-only or query-like without required parameters, none that stays inside the server) and no resources or prompts are advertised".into(),
     }
 }
 
@@ -198,6 +202,33 @@ mod tests {
             SafeCall::Tool { name, .. } => assert_eq!(name, "echo"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn never_a_tool_that_reaches_the_outside_world() {
+        // @playwright/mcp's browser_find: read-only, but it launches a browser.
+        let t = vec![
+            json!({"name":"browser_find","annotations":{"readOnlyHint":true,"openWorldHint":true},"inputSchema":{"type":"object"}}),
+            json!({"name":"get_page","annotations":{"openWorldHint":true},"inputSchema":{"type":"object"}}),
+            json!({"name":"status","annotations":{"openWorldHint":false},"inputSchema":{"type":"object"}}),
+        ];
+        match choose(&CallPlan::Auto, &t, &json!({})) {
+            SafeCall::Tool { name, .. } => assert_eq!(name, "status"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            choose(&CallPlan::Auto, &t[..2], &json!({})),
+            SafeCall::Skip { .. }
+        ));
+        // The user may still name one.
+        let plan = CallPlan::Tool {
+            name: "browser_find".into(),
+            arguments: json!({}),
+        };
+        assert!(matches!(
+            choose(&plan, &t, &json!({})),
+            SafeCall::Tool { .. }
+        ));
     }
 
     #[test]

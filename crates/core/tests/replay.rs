@@ -355,6 +355,15 @@ fn http_sse(req: &HttpRequest) -> (Answer, Vec<Vec<u8>>) {
                 vec![event.into_bytes()],
             )
         }
+        // The look for Streamable HTTP beside it: nothing there.
+        (Method::Post, "http://srv/mcp") => (
+            Answer::Full {
+                status: 404,
+                headers: vec![],
+                body: b"Not Found".to_vec(),
+            },
+            vec![],
+        ),
         other => panic!("unexpected {other:?}"),
     }
 }

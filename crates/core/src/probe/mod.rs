@@ -273,9 +273,15 @@ impl Probe {
     }
 
     /// The stdio child closed its stdout or exited. `detail` says how (exit
-    /// status, last stderr line).
+    /// status, its last lines on stderr).
     pub fn on_stdio_closed(&mut self, detail: &str, now_ms: u64) {
         self.stdio_closed(detail, now_ms);
+    }
+
+    /// The host could not start the stdio child at all (`message` says
+    /// why): the verdict is `connect_refused`, nothing to talk to.
+    pub fn on_stdio_spawn_failed(&mut self, message: &str, now_ms: u64) {
+        self.stdio_spawn_failed(message, now_ms);
     }
 
     fn exchange_id(&mut self) -> ExchangeId {

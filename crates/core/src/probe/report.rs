@@ -29,6 +29,9 @@ pub(crate) struct Report {
     /// An OAuth challenge that makes the verdict `auth_required` without a
     /// failure (tool calls need advertised credentials).
     pub auth_required_reason: Option<String>,
+    /// The step whose time includes a stdio child's start-up: not the
+    /// server's latency, so never a `slow_step`.
+    pub startup_step: Option<usize>,
 }
 
 impl Report {
@@ -86,6 +89,9 @@ impl Report {
         let slow: Vec<String> = self
             .steps
             .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != self.startup_step)
+            .map(|(_, s)| s)
             .filter(|s| s.ok && slow_after > 0 && s.ms > slow_after)
             .map(|s| {
                 format!(

@@ -4,11 +4,12 @@
 
 use serde_json::Value;
 
-use super::steps::Purpose;
+use super::steps::{LateDiscover, Purpose};
 use super::wire::Outcome;
 use super::Probe;
 use crate::http::TransportError;
-use crate::jsonrpc;
+use crate::jsonrpc::{self, Reply};
+use crate::revision::Revision;
 
 impl Probe {
     pub(super) fn stdio_send(&mut self, msg: &Value, wait: Option<(u64, Purpose, u64)>) {
@@ -61,50 +62,128 @@ impl Probe {
             }
         };
         // A late answer to server/discover while waiting for initialize: the
-        // server is modern after all (it only started slowly).
-        let late_discover = self.conv.stdio_discover_id.filter(|id| {
+        // server only started slowly. It is the discover's answer, judged
+        // against the discover's id.
+        let late = self.conv.stdio_late.filter(|late| {
             matches!(&self.conv.stdio_wait, Some((_, Purpose::Initialize, _)))
-                && jsonrpc::id_matches(&msg, *id)
-                && msg
-                    .get("result")
-                    .and_then(|r| r.get("supportedVersions"))
-                    .is_some()
+                && jsonrpc::is_response(&msg)
+                && jsonrpc::id_matches(&msg, late.id)
         });
-        if late_discover.is_some() {
-            self.conv.stdio_discover_id = None;
-            self.conv.stdio_wait = None;
-            return self.on_outcome(
-                Purpose::Discover,
-                Outcome::Reply {
-                    msg,
-                    status: 0,
-                    headers: Vec::new(),
-                },
-                now,
-            );
+        if let Some(late) = late {
+            self.conv.stdio_late = None;
+            return self.late_discover(late, msg, now);
         }
         let Some((rpc_id, _, _)) = &self.conv.stdio_wait else {
             return;
         };
-        let Some(resp) = jsonrpc::pick_response(msg, *rpc_id) else {
+        let rpc_id = *rpc_id;
+        let Some(resp) = jsonrpc::pick_response(msg, rpc_id) else {
             return;
         };
         if !jsonrpc::is_response(&resp)
-            || !(jsonrpc::id_matches(&resp, *rpc_id) || resp.get("id").is_none())
+            || !(jsonrpc::id_matches(&resp, rpc_id) || resp.get("id").is_none())
         {
             return;
         }
         if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
-            self.on_outcome(
-                purpose,
-                Outcome::Reply {
-                    msg: resp,
-                    status: 0,
-                    headers: Vec::new(),
-                },
-                now,
-            );
+            self.stdio_deliver(purpose, rpc_id, resp, now);
         }
+    }
+
+    /// Hands an answer to the step waiting for it, judged against `rpc_id`.
+    /// The child's first answer also carries its start-up time: its step
+    /// says so and is never called slow.
+    fn stdio_deliver(&mut self, purpose: Purpose, rpc_id: u64, msg: Value, now: u64) {
+        let first = !self.conv.stdio_answered;
+        self.conv.stdio_answered = true;
+        let step = self.report.steps.len();
+        self.conv.answering = Some(rpc_id);
+        self.on_outcome(
+            purpose,
+            Outcome::Reply {
+                msg,
+                status: 0,
+                headers: Vec::new(),
+            },
+            now,
+        );
+        self.conv.answering = None;
+        if first {
+            if let Some(s) = self.report.steps.get_mut(step) {
+                s.detail
+                    .push_str("; the server's first answer: the time includes its start-up");
+                self.report.startup_step = Some(step);
+            }
+        }
+    }
+
+    /// `server/discover` answered after the probe had sent `initialize`. A
+    /// modern answer wins: the silence step is replaced by the discover step
+    /// (timed from when discover was sent) and initialize is no longer
+    /// awaited. Any other answer (a legacy server's -32601) only completes
+    /// the silence step; initialize is still awaited.
+    fn late_discover(&mut self, late: LateDiscover, msg: Value, now: u64) {
+        let after = now.saturating_sub(late.sent_ms);
+        let modern = matches!(
+            jsonrpc::read_reply(&msg),
+            Some(Reply::Result(r)) if r
+                .get("supportedVersions")
+                .and_then(Value::as_array)
+                .is_some_and(|v| v.iter().any(|v| v.as_str() == Some(Revision::LATEST_MODERN.as_str())))
+        );
+        let silence = self
+            .report
+            .steps
+            .get(late.step)
+            .is_some_and(|s| s.name == "server/discover");
+        if !modern {
+            if silence {
+                let said = match jsonrpc::read_reply(&msg) {
+                    Some(Reply::Error { code, message, .. }) => {
+                        format!(
+                            "JSON-RPC error {code} {}",
+                            jsonrpc::excerpt(message.as_bytes(), 80)
+                        )
+                    }
+                    _ => jsonrpc::excerpt(msg.to_string().as_bytes(), 80),
+                };
+                self.report.steps[late.step].detail = format!(
+                    "not modern (answered {said} after {after} ms, once the probe had sent initialize; the time includes the server's start-up); moved on to legacy initialize"
+                );
+            }
+            return;
+        }
+        if silence {
+            self.report.steps.remove(late.step);
+        }
+        self.conv.stdio_wait = None;
+        self.conv.step_started_ms = late.sent_ms;
+        self.stdio_deliver(Purpose::Discover, late.id, msg, now);
+        if let Some(i) = self.report.startup_step {
+            let s = &mut self.report.steps[i];
+            if s.name == "server/discover" {
+                s.detail.push_str(&format!(
+                    " (answered after {after} ms, once the probe had sent initialize: a slow start)"
+                ));
+            }
+        }
+    }
+
+    pub(super) fn stdio_spawn_failed(&mut self, message: &str, now: u64) {
+        if self.verdict.is_some() {
+            return;
+        }
+        // Nothing was written: the opening server/discover goes nowhere.
+        self.queue.clear();
+        self.conv.stdio_wait = None;
+        let ms = self.lap(now);
+        self.report.transport = Some(crate::verdict::Transport::Stdio);
+        self.report.step("start", false, ms, message);
+        self.report.fail(
+            crate::verdict::Mode::ConnectRefused,
+            format!("The server could not be started: {message}"),
+        );
+        self.end(now);
     }
 
     pub(super) fn stdio_closed(&mut self, detail: &str, now: u64) {

@@ -46,6 +46,10 @@ pub(crate) enum AltKind {
     Discover,
     Initialize,
     Sse,
+    /// The look at `/mcp` beside a server found on the old HTTP+SSE
+    /// transport: does the same origin also serve Streamable HTTP?
+    SiblingDiscover,
+    SiblingInitialize,
 }
 
 /// At which rung a 401/403 came.
@@ -75,9 +79,18 @@ pub(crate) struct Conversation {
     pub stdio_wait: Option<(u64, Purpose, u64)>,
     pub stdio_buf: Vec<u8>,
     pub stdio_noise_reported: bool,
-    /// The id of the stdio `server/discover`: a modern server that starts
-    /// slowly may answer it after the probe fell back to `initialize`.
-    pub stdio_discover_id: Option<u64>,
+    /// The stdio `server/discover` in flight: (rpc id, when it was sent).
+    pub stdio_discover: Option<(u64, u64)>,
+    /// A stdio `server/discover` the probe stopped waiting for: a server
+    /// that starts slowly may still answer it while `initialize` is pending.
+    pub stdio_late: Option<LateDiscover>,
+    /// The stdio child has answered at least once (its first answer's time
+    /// includes the process start-up).
+    pub stdio_answered: bool,
+    /// The rpc id of the request whose answer is being handled, when it is
+    /// not the last one sent (stdio answers may come late): what `judge`
+    /// checks the answer's id against.
+    pub answering: Option<u64>,
     pub capabilities: Value,
     pub tools: Vec<Value>,
     pub pages: u32,
@@ -95,6 +108,17 @@ pub(crate) struct Conversation {
     pub call_choice: Option<SafeCall>,
     /// Messages that came on the legacy stream before anyone waited for them.
     pub stream_inbox: Vec<Value>,
+    /// The `/mcp` beside an HTTP+SSE server was looked at (once a probe).
+    pub sibling_checked: bool,
+}
+
+/// A stdio `server/discover` that got no answer within the short wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LateDiscover {
+    pub id: u64,
+    pub sent_ms: u64,
+    /// The ladder step that recorded the silence (index in the report).
+    pub step: usize,
 }
 
 impl Conversation {
@@ -179,9 +203,12 @@ impl Probe {
         if self.cfg.stdio {
             // On stdio a legacy server may stay silent before `initialize`:
             // wait a short while only, then fall back (2026-07-28 stdio page).
-            let wait = (self.cfg.timeout_ms / 4).clamp(1, 3_000);
+            // The wait does not grow with the deadline: a modern server that
+            // answers after it is still adopted (`stdio_late`), so waiting
+            // longer would only delay the silent legacy servers.
+            let wait = stdio_discover_wait(self.cfg.timeout_ms);
             let deadline = (now + wait).min(self.deadline_ms);
-            self.conv.stdio_discover_id = Some(id);
+            self.conv.stdio_discover = Some((id, now));
             self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
         } else {
             let url = self.target.clone().expect("http probe has a target");
@@ -263,8 +290,20 @@ impl Probe {
         if let Outcome::Head { status, ms } = &outcome {
             if !self.conv.http_step_done {
                 self.conv.http_step_done = true;
-                self.report
-                    .step("http", true, *ms, format!("first answer: HTTP {status}"));
+                // An error status is no success, even when the climb goes on
+                // (a legacy server's 400 to server/discover).
+                let to = match purpose {
+                    Purpose::Discover => " to server/discover",
+                    Purpose::Initialize => " to initialize",
+                    Purpose::SseOpen => " to the event-stream GET",
+                    _ => "",
+                };
+                self.report.step(
+                    "http",
+                    *status < 400,
+                    *ms,
+                    format!("first answer: HTTP {status}{to}"),
+                );
             }
             return;
         }
@@ -406,6 +445,7 @@ impl Probe {
 
     pub(super) fn on_discover(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
+        let stdio_discover = self.conv.stdio_discover.take();
         match outcome {
             Outcome::Reply { msg, .. } => {
                 match jsonrpc::read_reply(&msg) {
@@ -530,12 +570,18 @@ impl Probe {
             Outcome::RedirectLoop { last } => {
                 self.fail_redirect_loop("server/discover", &last, ms, now)
             }
-            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => self
-                .fallback_to_initialize(
+            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => {
+                // The time is the probe's own wait, not the server's latency.
+                let step = self.report.steps.len();
+                self.fallback_to_initialize(
                     ms,
-                    "no answer (a legacy stdio server stays silent)".into(),
+                    format!("no answer within the probe's {ms} ms wait: a legacy stdio server stays silent"),
                     now,
-                ),
+                );
+                if let Some((id, sent_ms)) = stdio_discover {
+                    self.conv.stdio_late = Some(LateDiscover { id, sent_ms, step });
+                }
+            }
             Outcome::Failed(err) => self.fail_transport("server/discover", &err, ms, now),
             other => self.fallback_to_initialize(ms, other.short(), now),
         }
@@ -609,11 +655,13 @@ impl Probe {
     }
 
     pub(super) fn fallback_to_initialize(&mut self, ms: u64, why: String, now: u64) {
+        // Not a success: the step failed and the probe moved on (the verdict
+        // says whether the fallback worked).
         self.report.step(
             "server/discover",
-            true,
+            false,
             ms,
-            format!("not modern ({why}); trying legacy initialize"),
+            format!("not modern ({why}); moved on to legacy initialize"),
         );
         if self.cfg.stdio {
             self.send_initialize(
@@ -675,9 +723,9 @@ impl Probe {
                     // HTTP+SSE transport's GET for the `endpoint` event.
                     self.report.step(
                         "initialize",
-                        true,
+                        false,
                         ms,
-                        format!("HTTP {status}; trying the 2024-11-05 HTTP+SSE transport"),
+                        format!("HTTP {status}; moved on to the 2024-11-05 HTTP+SSE transport"),
                     );
                     let url = self.target.clone().expect("http target");
                     let wait = (self.cfg.timeout_ms / 3).max(2_000);
@@ -911,19 +959,21 @@ impl Probe {
     pub(super) fn on_initialized(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
         match &outcome {
-            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. }
+            // Any 2xx accepts a notification; its body means nothing (the
+            // HTTP+SSE servers of the TypeScript SDK say "Accepted" in plain
+            // text), so it is not read as a JSON-RPC answer.
+            Outcome::NoBody { status }
+            | Outcome::Raw { status, .. }
+            | Outcome::NotMcp { status, .. }
+            | Outcome::Reply { status, .. }
                 if (200..300).contains(status) =>
             {
                 self.report.step(
                     "notifications/initialized",
                     true,
                     ms,
-                    format!("HTTP {status}"),
+                    format!("HTTP {status}, accepted"),
                 );
-            }
-            Outcome::Reply { .. } | Outcome::NoBody { .. } | Outcome::NotMcp { .. } => {
-                self.report
-                    .step("notifications/initialized", true, ms, outcome.short());
             }
             Outcome::Status { status, .. } => {
                 self.report.step(
@@ -949,6 +999,9 @@ impl Probe {
 
     /// Ends the conversation: DELETE a minted session first, then the verdict.
     pub(super) fn end(&mut self, now: u64) {
+        if self.wants_sibling_check(now) {
+            return self.start_sibling_check(now);
+        }
         if let Some(session) = self.conv.session_id.take() {
             if !self.cfg.stdio && self.remaining_ms(now) > 0 {
                 self.conv.step_started_ms = now;
@@ -966,7 +1019,11 @@ impl Probe {
 
     /// Validates an answer strictly and records every violation as a finding.
     pub(super) fn judge(&mut self, rev: Revision, answer: Answer, label: &str, msg: &Value) {
-        let violations = validate::validate_response(rev, answer, &self.last_rpc_id_value(), msg);
+        let expected = match self.conv.answering {
+            Some(id) => Probe::value_id(id),
+            None => self.last_rpc_id_value(),
+        };
+        let violations = validate::validate_response(rev, answer, &expected, msg);
         self.report.violations(label, violations);
     }
 
@@ -984,6 +1041,12 @@ fn strings(v: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// How long a stdio probe waits for an answer to `server/discover` before
+/// it also sends `initialize`: a quarter of the deadline, at most 3 s.
+pub(crate) fn stdio_discover_wait(timeout_ms: u64) -> u64 {
+    (timeout_ms / 4).clamp(1, 3_000)
 }
 
 fn is_modern_error(code: i64) -> bool {

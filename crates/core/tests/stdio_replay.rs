@@ -13,10 +13,15 @@ use serde_json::{json, Value};
 enum Child {
     /// 2026-07-28 only: `initialize` gets -32601.
     Modern,
+    /// `Modern`, but what it read while starting is answered newest first
+    /// (a server that handles requests concurrently).
+    ModernOutOfOrder,
     /// 2025-06-18: `server/discover` gets -32601, then the handshake works.
     Legacy,
     /// 2025-06-18 that never answers `server/discover`.
     LegacySilent,
+    /// Never answers `server/discover`, refuses `initialize` with -32603.
+    SilentRefuser,
 }
 
 fn reply(req: &Value, result: Value) -> Value {
@@ -40,6 +45,10 @@ fn answer(child: Child, req: &Value) -> Option<Value> {
         r["resultType"] = json!("complete");
         r
     };
+    let child = match child {
+        Child::ModernOutOfOrder => Child::Modern,
+        other => other,
+    };
     Some(match (child, method) {
         (Child::Modern, "server/discover") => reply(
             req,
@@ -56,7 +65,8 @@ fn answer(child: Child, req: &Value) -> Option<Value> {
             modern(json!({"content": [{"type": "text", "text": "pong"}]})),
         ),
         (Child::Modern, _) => error(req, -32601, "Method not found (supports 2026-07-28)"),
-        (Child::LegacySilent, "server/discover") => return None,
+        (Child::LegacySilent | Child::SilentRefuser, "server/discover") => return None,
+        (Child::SilentRefuser, _) => error(req, -32603, "boom"),
         (_, "server/discover") => error(req, -32601, "Method not found"),
         (_, "initialize") => reply(
             req,
@@ -107,6 +117,9 @@ fn drive(child: Child, start_ms: u64, timeout_ms: u64) -> Run {
                 if !started && until_ms >= start_ms {
                     now = start_ms;
                     started = true;
+                    if child == Child::ModernOutOfOrder {
+                        unread.reverse();
+                    }
                     for msg in std::mem::take(&mut unread) {
                         feed(&mut probe, &msg, now);
                     }
@@ -222,4 +235,28 @@ fn a_prompt_server_gets_no_start_up_note_past_its_first_answer() {
         .map(|s| s.name.as_str())
         .collect();
     assert_eq!(noted, ["server/discover"], "{:#?}", v.steps);
+}
+
+#[test]
+fn a_slow_modern_server_that_refuses_initialize_before_answering_discover_is_ok() {
+    let run = drive(Child::ModernOutOfOrder, 4_000, 10_000);
+    let v = &run.verdict;
+    assert_eq!((v.mode, v.status), (Mode::Ok, Status::Up), "{v:#?}");
+    assert_eq!(v.protocol_version.as_deref(), Some("2026-07-28"));
+    assert!(steps_named(v, "initialize").is_empty(), "{:#?}", v.steps);
+}
+
+#[test]
+fn a_held_initialize_refusal_is_the_answer_when_discover_never_comes() {
+    let run = drive(Child::SilentRefuser, 0, 10_000);
+    let v = &run.verdict;
+    assert_eq!(v.mode, Mode::HandshakeFailed, "{v:#?}");
+    let init = steps_named(v, "initialize");
+    assert!(
+        init.len() == 1 && !init[0].ok && init[0].detail.contains("-32603"),
+        "{:#?}",
+        v.steps
+    );
+    // Held for the short wait, not for the whole deadline.
+    assert!(v.elapsed_ms <= 5_000, "{}", v.elapsed_ms);
 }

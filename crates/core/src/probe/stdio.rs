@@ -85,6 +85,19 @@ impl Probe {
         {
             return;
         }
+        // A modern server that handles requests concurrently may refuse the
+        // initialize before it answers the late discover: hold the refusal a
+        // short while for the discover answer (delivered at the wait's end
+        // if none comes, see `on_initialize`).
+        let refusal = matches!(jsonrpc::read_reply(&resp), Some(Reply::Error { .. }));
+        if refusal && self.conv.stdio_late.is_some() && self.conv.held_initialize.is_none() {
+            if let Some((_, Purpose::Initialize, until)) = self.conv.stdio_wait.as_mut() {
+                let grace = super::steps::stdio_discover_wait(self.cfg.timeout_ms);
+                *until = (*until).min(now.saturating_add(grace));
+                self.conv.held_initialize = Some(resp);
+                return;
+            }
+        }
         if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
             self.stdio_deliver(purpose, rpc_id, resp, now);
         }
@@ -157,6 +170,7 @@ impl Probe {
             self.report.steps.remove(late.step);
         }
         self.conv.stdio_wait = None;
+        self.conv.held_initialize = None;
         self.conv.step_started_ms = late.sent_ms;
         self.stdio_deliver(Purpose::Discover, late.id, msg, now);
         if let Some(i) = self.report.startup_step {

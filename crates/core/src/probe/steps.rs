@@ -91,6 +91,9 @@ pub(crate) struct Conversation {
     /// not the last one sent (stdio answers may come late): what `judge`
     /// checks the answer's id against.
     pub answering: Option<u64>,
+    /// A stdio `initialize` refusal held while a late discover answer may
+    /// still come (a server answering out of order).
+    pub held_initialize: Option<Value>,
     pub capabilities: Value,
     pub tools: Vec<Value>,
     pub pages: u32,
@@ -695,6 +698,16 @@ impl Probe {
 
     pub(super) fn on_initialize(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
+        // The wait for a late discover answer ended without one: the held
+        // refusal of initialize is the answer after all.
+        let outcome = match (outcome, self.conv.held_initialize.take()) {
+            (Outcome::Failed(TransportError::Timeout), Some(msg)) => Outcome::Reply {
+                msg,
+                status: 0,
+                headers: Vec::new(),
+            },
+            (outcome, _) => outcome,
+        };
         match outcome {
             Outcome::Reply { msg, headers, .. } => self.on_initialize_reply(msg, &headers, ms, now),
             Outcome::Status {

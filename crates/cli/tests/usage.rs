@@ -175,9 +175,16 @@ fn url_and_command_together_or_neither() {
 
 #[test]
 fn a_command_that_cannot_start() {
+    // Not bad input but a server that is down: a verdict, as for a URL
+    // nothing listens on (`--json` prints it as JSON: tests/real_world.rs).
     let missing = "/nonexistent/mcprobe-no-such-server";
-    let line = assert_usage_error(&["check", "--", missing, "--stdio"]);
-    assert!(line.contains(missing), "{line}");
+    let out = mcprobe(&["check", "--", missing, "--stdio"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("connect_refused") && stdout.contains(missing),
+        "{stdout}"
+    );
 }
 
 // ---- secrets ---------------------------------------------------------------------

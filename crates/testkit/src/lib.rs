@@ -14,9 +14,11 @@
 //! - `tls`: the test CA and the good / expired / stranger / wrong-name leaves
 //! - `faults`: non-MCP answers (sleep pages, HTTP errors, OAuth challenges)
 //! - `hostile`: bodies and timings meant to hang or exhaust a client
+//! - `spellings`: real deployments' shapes (HTTP+SSE beside Streamable HTTP)
 //! - `scenarios`: the table of names and what serves each
 //! - [`stdio`]: the same engine over stdin/stdout (`mcprobe-fleet stdio <kind>`),
-//!   with the stdio-only faults (silence, stdout noise, a crash, a hang)
+//!   with the stdio-only faults (silence, stdout noise, a crash, a hang, a
+//!   server that stops reading, a slow start)
 
 mod engine;
 mod faults;
@@ -25,6 +27,7 @@ mod http_sse;
 pub mod registry;
 mod scenarios;
 mod server;
+mod spellings;
 pub mod stdio;
 mod tls;
 

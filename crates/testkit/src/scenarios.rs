@@ -188,6 +188,16 @@ pub(crate) static SCENARIOS: &[Scenario] = &[
     // The listed /mcp is a 404; a good modern server answers on /v1/mcp.
     serve("moved-to-v1", || Arc::new(Engine::modern().path("/v1/mcp"))),
     serve("gone-everywhere", || plain(faults::gone_everywhere)),
+    // The listed path's other spelling: served on /mcp/, listed as /mcp
+    // (modern), and served on /mcp, listed as /mcp/ (legacy).
+    serve("moved-slash-added", || {
+        Arc::new(Engine::modern().path("/mcp/"))
+    }),
+    serve_at("moved-slash-dropped", "/mcp/", || Arc::new(legacy_base())),
+    // HTTP+SSE on /sse, and Streamable HTTP (modern) on /mcp of the same origin.
+    serve_at("sse-beside-mcp", "/sse", || {
+        Arc::new(crate::spellings::SseBesideMcp::new())
+    }),
     // ---- http_error ----------------------------------------------------------------
     serve("http-503", || plain(faults::http_503)),
     serve("http-500-html", || plain(faults::http_500_html)),

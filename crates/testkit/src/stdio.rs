@@ -11,8 +11,8 @@
 //! `Mcp-Method`, `Mcp-Name`) from the message itself and, for a legacy
 //! conversation, from the version `initialize` negotiated; the HTTP status is
 //! dropped (on stdio only the JSON-RPC error says what went wrong). What is
-//! stdio-specific lives here: the kinds that stay silent, print noise, crash
-//! or hang ([`StdioKind`]).
+//! stdio-specific lives here: the kinds that stay silent, print noise, crash,
+//! hang or stop reading ([`StdioKind`]), and a slow start (`--start-delay`).
 //!
 //! Test hooks, both read from the environment: `MCPROBE_PID_FILE` (the
 //! process writes its PID there; the `hang` kind needs it, so a test can prove
@@ -43,6 +43,16 @@ pub const NOISE_LINE: &str = "mcprobe-fleet: starting up (this log line belongs 
 /// What the `crash` kind prints on stderr before it exits.
 pub const CRASH_MESSAGE: &str =
     "mcprobe-fleet: fatal: cannot open the tool registry (a simulated crash)";
+/// What the `crash` kind prints after [`CRASH_MESSAGE`], like a runtime's
+/// stack trace and shutdown note: the error is a few lines up, not last.
+pub const CRASH_TRAILER: [&str; 3] = [
+    "    at open_registry (registry.rs:12)",
+    "    at main (main.rs:3)",
+    "mcprobe-fleet: shutting down",
+];
+/// Bytes of the cursor the `deaf` kind hands out: far more than a pipe
+/// buffer holds, well under the probe's line cap.
+pub const DEAF_CURSOR_BYTES: usize = 1 << 20;
 
 /// How a stdio server behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +77,15 @@ pub enum StdioKind {
     /// Reads stdin and never answers; ignores EOF and SIGTERM and never exits
     /// on its own (only SIGKILL ends it). Writes its PID to `MCPROBE_PID_FILE`.
     Hang,
+    /// Modern; its first `tools/list` page hands out a cursor of
+    /// [`DEAF_CURSOR_BYTES`], then it stops reading stdin for good (a request
+    /// carrying that cursor fills the pipe) and never exits on its own.
+    Deaf,
 }
 
 impl StdioKind {
     /// Every kind, in the order `--help` lists them.
-    pub const ALL: [StdioKind; 7] = [
+    pub const ALL: [StdioKind; 8] = [
         StdioKind::Modern,
         StdioKind::Dual,
         StdioKind::Legacy,
@@ -79,6 +93,7 @@ impl StdioKind {
         StdioKind::Noisy,
         StdioKind::Crash,
         StdioKind::Hang,
+        StdioKind::Deaf,
     ];
 
     /// The name on the command line.
@@ -91,6 +106,7 @@ impl StdioKind {
             StdioKind::Noisy => "noisy",
             StdioKind::Crash => "crash",
             StdioKind::Hang => "hang",
+            StdioKind::Deaf => "deaf",
         }
     }
 
@@ -115,7 +131,7 @@ impl StdioKind {
         let legacy =
             || Engine::legacy(LegacyCfg::new("2025-06-18").before_init(BeforeInit::MethodNotFound));
         match self {
-            StdioKind::Modern => Some(Engine::modern()),
+            StdioKind::Modern | StdioKind::Deaf => Some(Engine::modern()),
             StdioKind::Dual => Some(Engine::dual(LegacyCfg::new("2025-11-25"))),
             StdioKind::Legacy | StdioKind::LegacySilent | StdioKind::Noisy => Some(legacy()),
             StdioKind::Crash | StdioKind::Hang => None,
@@ -124,11 +140,14 @@ impl StdioKind {
 }
 
 /// Runs `kind` on this process's stdin, stdout and stderr until stdin ends;
-/// returns the exit status. `Hang` never returns.
-pub fn run(kind: StdioKind) -> anyhow::Result<u8> {
+/// returns the exit status. `Hang` and `Deaf` never return. `start_delay`
+/// is slept before anything is read or written, like an interpreter that is
+/// slow to start (its requests wait in the pipe meanwhile).
+pub fn run(kind: StdioKind, start_delay: std::time::Duration) -> anyhow::Result<u8> {
     if let Some(path) = std::env::var_os("MCPROBE_PID_FILE") {
         write_pid_file(Path::new(&path))?;
     }
+    std::thread::sleep(start_delay);
     let mut log = match std::env::var_os("MCPROBE_STDIO_LOG") {
         Some(path) => Some(
             std::fs::OpenOptions::new()
@@ -186,8 +205,19 @@ pub fn converse<R: BufRead, W: Write, E: Write>(
                 .and_then(|_| log.flush());
         }
         if kind == StdioKind::Crash {
-            let _ = writeln!(errors, "{CRASH_MESSAGE}").and_then(|_| errors.flush());
+            let _ = writeln!(errors, "{CRASH_MESSAGE}")
+                .and_then(|_| writeln!(errors, "{}", CRASH_TRAILER.join("\n")))
+                .and_then(|_| errors.flush());
             return Ok(CRASH_STATUS);
+        }
+        if kind == StdioKind::Deaf && is_method(&line, "tools/list") {
+            let _ = output
+                .write_all(&deaf_tools_page(&line))
+                .and_then(|_| output.flush());
+            // Never read again; only SIGKILL ends this.
+            loop {
+                std::thread::park();
+            }
         }
         let Some(session) = session.as_mut() else {
             continue;
@@ -211,6 +241,34 @@ pub fn converse<R: BufRead, W: Write, E: Write>(
             }
         }
     }
+}
+
+fn is_method(line: &[u8], method: &str) -> bool {
+    serde_json::from_slice::<Value>(line)
+        .ok()
+        .is_some_and(|m| m.get("method").and_then(Value::as_str) == Some(method))
+}
+
+/// The `deaf` kind's one `tools/list` page: a tool and a huge cursor.
+fn deaf_tools_page(line: &[u8]) -> Vec<u8> {
+    let id = serde_json::from_slice::<Value>(line)
+        .ok()
+        .and_then(|m| m.get("id").cloned())
+        .unwrap_or(Value::Null);
+    let answer = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "result": {
+            "resultType": "complete",
+            "tools": [{"name": "ping", "inputSchema": {"type": "object"}}],
+            "nextCursor": "c".repeat(DEAF_CURSOR_BYTES),
+            "ttlMs": 1000,
+            "cacheScope": "public"
+        }
+    });
+    let mut bytes = answer.to_string().into_bytes();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// Reads one line (without its `\n` / `\r\n`) into `line`. `None` at EOF;
@@ -623,6 +681,8 @@ mod tests {
         assert_eq!(status, CRASH_STATUS);
         assert!(out.is_empty(), "{out:?}");
         assert!(err.contains(CRASH_MESSAGE), "{err}");
+        // The error is not the last line: a host must quote a few.
+        assert!(err.trim_end().ends_with(CRASH_TRAILER[2]), "{err}");
     }
 
     #[test]

@@ -120,9 +120,12 @@ pub fn failing_layer(v: &Verdict) -> Option<usize> {
     match v.mode {
         Mode::Ok | Mode::AuthRequired => None,
         // drift that is not breaking leaves the server up: still a failed rung.
+        // The step that timed out is the last failed one: earlier failed
+        // steps are attempts the probe moved on from.
         Mode::Timeout => v
             .steps
             .iter()
+            .rev()
             .find(|s| !s.ok)
             .and_then(|s| layer_index(layer_of_step(&s.name)))
             .or_else(|| layer_index("http")),
@@ -326,10 +329,21 @@ mod tests {
     }
 
     #[test]
-    fn a_timeout_fails_the_layer_of_its_first_failed_step() {
+    fn a_timeout_fails_the_layer_of_its_last_failed_step() {
         let v = verdict(
             Mode::Timeout,
             &[("initialize", true), ("tools/list", false)],
+        );
+        assert_eq!(failing_layer(&v), Some(5));
+        // A legacy server: the refused discover was tried and moved on from.
+        let v = verdict(
+            Mode::Timeout,
+            &[
+                ("http", false),
+                ("server/discover", false),
+                ("initialize", true),
+                ("tools/list", false),
+            ],
         );
         assert_eq!(failing_layer(&v), Some(5));
     }

@@ -59,10 +59,12 @@ const USAGE: &str = "usage: mcprobe-fleet [--only NAME[,NAME...]]\n\
     Prints {\"ca_pem\": ..., \"servers\": {name: url}} on one line, then serves\n\
     until stdin closes or SIGTERM/SIGINT.\n\
     \n\
-    usage: mcprobe-fleet stdio KIND\n\
+    usage: mcprobe-fleet stdio KIND [--start-delay MS]\n\
     Serves one MCP conversation on stdin/stdout and exits at stdin EOF. KIND:\n\
     modern, dual, legacy, legacy-silent, noisy, crash (exits 3 after the first\n\
-    line), hang (never answers or exits; writes its PID to $MCPROBE_PID_FILE).\n\
+    line), hang (never answers or exits; writes its PID to $MCPROBE_PID_FILE),\n\
+    deaf (a huge tools/list cursor, then stops reading stdin and never exits).\n\
+    --start-delay sleeps MS milliseconds before reading anything (a slow start).\n\
     $MCPROBE_STDIO_LOG, when set, names a file every line received is appended to.\n\
     \n\
     usage: mcprobe-fleet registry [--fleets F] [--copies N]\n\
@@ -89,15 +91,20 @@ fn main() -> ExitCode {
 /// `mcprobe-fleet stdio KIND`: one conversation on stdin/stdout; returns the
 /// exit status (`crash` exits 3).
 fn stdio(args: &[String]) -> anyhow::Result<u8> {
-    let [kind] = args else {
-        anyhow::bail!("stdio needs exactly one KIND\n{USAGE}");
+    let (kind, delay_ms) = match args {
+        [kind] => (kind, "0"),
+        [kind, flag, ms] if flag == "--start-delay" => (kind, ms.as_str()),
+        _ => anyhow::bail!("stdio needs exactly one KIND\n{USAGE}"),
     };
     if kind == "-h" || kind == "--help" {
         println!("{USAGE}");
         return Ok(0);
     }
+    let delay_ms: u64 = delay_ms
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--start-delay takes milliseconds, got {delay_ms:?}"))?;
     let kind = mcprobe_testkit::stdio::StdioKind::parse(kind)?;
-    mcprobe_testkit::stdio::run(kind)
+    mcprobe_testkit::stdio::run(kind, std::time::Duration::from_millis(delay_ms))
 }
 
 fn run() -> anyhow::Result<()> {

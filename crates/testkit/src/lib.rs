@@ -13,11 +13,14 @@
 //! - `http_sse`: the deprecated 2024-11-05 HTTP+SSE transport
 //! - `tls`: the test CA and the good / expired / stranger / wrong-name leaves
 //! - `faults`: non-MCP answers (sleep pages, HTTP errors, OAuth challenges)
+//! - `auth_faults`: refusals easy to misread (OAuth discovery gone wrong, Host
+//!   refusals, API keys)
 //! - `hostile`: bodies and timings meant to hang or exhaust a client
 //! - `scenarios`: the table of names and what serves each
 //! - [`stdio`]: the same engine over stdin/stdout (`mcprobe-fleet stdio <kind>`),
 //!   with the stdio-only faults (silence, stdout noise, a crash, a hang)
 
+mod auth_faults;
 mod engine;
 mod faults;
 mod hostile;

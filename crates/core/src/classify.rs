@@ -457,6 +457,8 @@ pub struct AuthChallenge {
     pub resource_metadata: Option<String>,
     pub scope: Option<String>,
     pub error: Option<String>,
+    /// RFC 6750 §3 `error_description`: the server's own words about why.
+    pub error_description: Option<String>,
     pub realm: Option<String>,
 }
 
@@ -548,6 +550,7 @@ fn set_param(ch: &mut AuthChallenge, name: &str, value: String) {
         "resource_metadata" => &mut ch.resource_metadata,
         "scope" => &mut ch.scope,
         "error" => &mut ch.error,
+        "error_description" => &mut ch.error_description,
         "realm" => &mut ch.realm,
         _ => return,
     };
@@ -716,6 +719,220 @@ pub fn parse_resource_metadata(body: &[u8]) -> Result<ResourceMetadata, String> 
         resource,
         authorization_servers,
     })
+}
+
+/// Does the protected resource `resource` (an RFC 9728 metadata document's
+/// `resource`) cover `used`, the URL the client spoke to? RFC 9728 §3.3 says
+/// metadata that does not match MUST NOT be used. Decided as the official
+/// TypeScript SDK's client does (`checkResourceAllowed`): the same origin
+/// (scheme, host, port), and `used`'s path is the resource's path or lies
+/// below it, compared a segment at a time (`/api` covers `/api/mcp`, not
+/// `/api2`). A resource naming only the origin covers every path on it, which
+/// is what mcp-handler publishes. Queries and fragments play no part; text
+/// that is no URL covers nothing.
+pub fn resource_covers(resource: &str, used: &str) -> bool {
+    let (Ok(resource), Ok(used)) = (Url::parse(resource.trim()), Url::parse(used)) else {
+        return false;
+    };
+    if !matches!(resource.scheme(), "http" | "https") || resource.origin() != used.origin() {
+        return false;
+    }
+    let dir = |p: &str| {
+        if p.ends_with('/') {
+            p.to_string()
+        } else {
+            format!("{p}/")
+        }
+    };
+    used.path().len() >= resource.path().len()
+        && dir(used.path()).starts_with(&dir(resource.path()))
+}
+
+/// Where an authorization server's metadata may live, in the order the
+/// official TypeScript SDK tries them: RFC 8414 §3.1 (the well-known name
+/// inserted between the host and the issuer's path), then OpenID Connect
+/// Discovery with the same insertion, then OpenID Connect's original
+/// spelling (appended to the issuer's path). An issuer without a path has
+/// the two plain names only. Empty when `issuer` is not an http(s) URL.
+pub fn authorization_server_metadata_urls(issuer: &str) -> Vec<String> {
+    let Ok(url) = Url::parse(issuer.trim()) else {
+        return Vec::new();
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Vec::new();
+    }
+    let origin = url.origin().ascii_serialization();
+    let path = url.path().trim_end_matches('/');
+    if path.is_empty() {
+        vec![
+            format!("{origin}/.well-known/oauth-authorization-server"),
+            format!("{origin}/.well-known/openid-configuration"),
+        ]
+    } else {
+        vec![
+            format!("{origin}/.well-known/oauth-authorization-server{path}"),
+            format!("{origin}/.well-known/openid-configuration{path}"),
+            format!("{origin}{path}/.well-known/openid-configuration"),
+        ]
+    }
+}
+
+/// The parts of an authorization server's metadata (RFC 8414 §2, or OpenID
+/// Connect Discovery) a client needs to get a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+}
+
+/// Checks an authorization server's metadata: a JSON object with a string
+/// `issuer` and absolute http(s) `authorization_endpoint` and
+/// `token_endpoint` (the members the official TypeScript SDK requires before
+/// it starts a login). `Err` says in one sentence what is wrong.
+pub fn parse_authorization_server_metadata(body: &[u8]) -> Result<AuthServerMetadata, String> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|e| format!("it is not valid JSON ({e})"))?;
+    let Value::Object(map) = &doc else {
+        return Err(format!("it is a JSON {}, not an object", json_kind(&doc)));
+    };
+    let text = |name: &str| match map.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(format!("its `{name}` is empty")),
+        Some(other) => Err(format!(
+            "its `{name}` is a {}, not a string",
+            json_kind(other)
+        )),
+        None => Err(format!("it has no `{name}`")),
+    };
+    let issuer = text("issuer")?;
+    let endpoint = |name: &str| {
+        let url = text(name)?;
+        absolute_http_url(&url).map_err(|why| {
+            let shown: String = url.chars().take(120).collect();
+            format!("its `{name}` (\"{shown}\") is not an absolute http(s) URL: {why}")
+        })?;
+        Ok::<String, String>(url)
+    };
+    let authorization_endpoint = endpoint("authorization_endpoint")?;
+    let token_endpoint = endpoint("token_endpoint")?;
+    Ok(AuthServerMetadata {
+        issuer,
+        authorization_endpoint,
+        token_endpoint,
+    })
+}
+
+/// Does a refusal say the server does not serve the `Host` it was asked
+/// for? That is DNS-rebinding protection with an allow-list that lacks the
+/// public name (the usual case behind a proxy or load balancer), not a want
+/// of credentials. HTTP 421 (Misdirected Request) says so by itself (the
+/// Python SDK answers "Invalid Host header"); a 403 says it in words: the
+/// TypeScript SDK's `-32000 "Invalid Host: ..."`, rmcp's "Host header is not
+/// allowed", Playwright's "Access is only allowed at localhost:8931".
+pub fn is_host_refusal(status: u16, text: &str) -> bool {
+    const REFUSAL: [&str; 10] = [
+        "invalid",
+        "allowed",
+        "disallowed",
+        "rebinding",
+        "unknown",
+        "unrecognized",
+        "unrecognised",
+        "mismatch",
+        "untrusted",
+        "misdirected",
+    ];
+    if status == 421 {
+        return true;
+    }
+    if status != 403 {
+        return false;
+    }
+    let words = words_of(text);
+    let host = words
+        .iter()
+        .any(|w| matches!(w.as_str(), "host" | "hostname" | "hosts"));
+    let refused = words.iter().any(|w| REFUSAL.contains(&w.as_str()));
+    host && refused
+        || has_phrase(&words, &["only", "allowed", "at"])
+        || has_phrase(&words, &["dns", "rebinding"])
+}
+
+/// Does the text speak of an API key (`X-API-Key`, "Invalid or missing API
+/// key", `apikey`)? Then the credential wanted is a key the provider hands
+/// out, not an OAuth token a client can obtain.
+pub fn speaks_of_api_key(text: &str) -> bool {
+    let words = words_of(text);
+    words
+        .iter()
+        .any(|w| matches!(w.as_str(), "apikey" | "apikeys"))
+        || has_phrase(&words, &["api", "key"])
+        || has_phrase(&words, &["api", "keys"])
+}
+
+/// What an error body says in words: the JSON-RPC `error.message`, an OAuth
+/// `error_description`, or a `message` / `detail` / `error` string of a JSON
+/// object, or the text of an HTML page; `None` for anything else (then the
+/// body itself is the message).
+pub fn body_message(body: &str) -> Option<String> {
+    if body.trim_start().starts_with('<') {
+        return html_text(body);
+    }
+    let doc: Value = serde_json::from_str(body.trim()).ok()?;
+    let obj = doc.as_object()?;
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    text(obj.get("error").and_then(|e| e.get("message")))
+        .or_else(|| text(obj.get("error_description")))
+        .or_else(|| text(obj.get("message")))
+        .or_else(|| text(obj.get("detail")))
+        .or_else(|| text(obj.get("error")))
+}
+
+/// The text of an HTML page: tags and the contents of `<head>` dropped
+/// (the title repeats in the body, styles are noise), whitespace collapsed.
+fn html_text(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let body = match (lower.find("<head"), lower.find("</head>")) {
+        (Some(a), Some(b)) if a < b => format!("{}{}", &html[..a], &html[b + 7..]),
+        _ => html.to_string(),
+    };
+    let mut text = String::new();
+    let mut in_tag = false;
+    for ch in body.chars() {
+        match ch {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => text.push(ch),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// Lowercase alphanumeric words (so `x-api-key` is `x`, `api`, `key`).
+fn words_of(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn has_phrase(words: &[String], phrase: &[&str]) -> bool {
+    words
+        .windows(phrase.len())
+        .any(|w| w.iter().zip(phrase).all(|(a, b)| a == b))
 }
 
 fn absolute_http_url(s: &str) -> Result<(), String> {
@@ -1247,5 +1464,202 @@ mod tests {
         ] {
             assert!(!is_auth_message(m), "should not be auth: {m:?}");
         }
+    }
+
+    // ---- RFC 9728 resource matching, authorization servers, refusals -------
+
+    #[test]
+    fn resource_matching_follows_the_typescript_sdk() {
+        let used = "https://mcp.example.com/mcp";
+        for resource in [
+            "https://mcp.example.com/mcp",
+            // mcp-handler's default: the origin only.
+            "https://mcp.example.com",
+            "https://mcp.example.com/",
+            "HTTPS://MCP.example.com:443/mcp",
+            "https://mcp.example.com/mcp#frag",
+        ] {
+            assert!(
+                resource_covers(resource, used),
+                "{resource} should cover {used}"
+            );
+        }
+        assert!(resource_covers(
+            "https://x.example/api",
+            "https://x.example/api/mcp"
+        ));
+        for resource in [
+            // The case the SDK refuses: another path on the same origin.
+            "https://mcp.example.com/api",
+            "https://mcp.example.com/mc",
+            "https://mcp.example.com/mcp/v2",
+            "http://mcp.example.com/mcp",
+            "https://mcp.example.com:8443/mcp",
+            "https://other.example.com/mcp",
+            "/mcp",
+            "not a url",
+            "",
+            "mailto:a@mcp.example.com",
+        ] {
+            assert!(
+                !resource_covers(resource, used),
+                "{resource} must not cover {used}"
+            );
+        }
+        // `/api` does not cover `/api2`; `/foo/` does not cover `/foo`.
+        assert!(!resource_covers(
+            "https://x.example/api",
+            "https://x.example/api2"
+        ));
+        assert!(!resource_covers(
+            "https://x.example/foo/",
+            "https://x.example/foo"
+        ));
+    }
+
+    #[test]
+    fn authorization_server_metadata_urls_insert_the_well_known_name() {
+        assert_eq!(
+            authorization_server_metadata_urls("https://auth.example.com"),
+            [
+                "https://auth.example.com/.well-known/oauth-authorization-server",
+                "https://auth.example.com/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            authorization_server_metadata_urls("https://auth.example.com/"),
+            authorization_server_metadata_urls("https://auth.example.com")
+        );
+        assert_eq!(
+            authorization_server_metadata_urls("https://kc.example.com:8443/realms/mcp/"),
+            [
+                "https://kc.example.com:8443/.well-known/oauth-authorization-server/realms/mcp",
+                "https://kc.example.com:8443/.well-known/openid-configuration/realms/mcp",
+                "https://kc.example.com:8443/realms/mcp/.well-known/openid-configuration",
+            ]
+        );
+        assert!(authorization_server_metadata_urls("ftp://auth.example.com").is_empty());
+        assert!(authorization_server_metadata_urls("/oauth").is_empty());
+    }
+
+    #[test]
+    fn authorization_server_metadata_needs_the_login_endpoints() {
+        let good = br#"{"issuer":"https://a.example","authorization_endpoint":"https://a.example/authorize","token_endpoint":"https://a.example/token","response_types_supported":["code"]}"#;
+        let md = parse_authorization_server_metadata(good).expect("valid");
+        assert_eq!(md.token_endpoint, "https://a.example/token");
+        for (body, expected) in [
+            ("<html>Not Found</html>", "not valid JSON"),
+            ("[]", "a JSON array"),
+            (
+                r#"{"authorization_endpoint":"https://a/x","token_endpoint":"https://a/t"}"#,
+                "no `issuer`",
+            ),
+            (
+                r#"{"issuer":"https://a","token_endpoint":"https://a/t"}"#,
+                "no `authorization_endpoint`",
+            ),
+            (
+                r#"{"issuer":"https://a","authorization_endpoint":"https://a/x"}"#,
+                "no `token_endpoint`",
+            ),
+            (
+                r#"{"issuer":"https://a","authorization_endpoint":"/authorize","token_endpoint":"https://a/t"}"#,
+                "`authorization_endpoint` (\"/authorize\") is not an absolute",
+            ),
+            (
+                r#"{"issuer":7,"authorization_endpoint":"https://a/x","token_endpoint":"https://a/t"}"#,
+                "`issuer` is a number",
+            ),
+        ] {
+            let err = parse_authorization_server_metadata(body.as_bytes()).expect_err(body);
+            assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn host_refusals_are_told_from_auth_refusals() {
+        for (status, body) in [
+            (421, "Invalid Host header"),
+            (421, ""),
+            (
+                403,
+                r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Invalid Host: evil.example:8080"},"id":null}"#,
+            ),
+            (403, "Forbidden: Host header is not allowed"),
+            (403, "Access is only allowed at localhost:8931"),
+            (403, "Request blocked: DNS rebinding protection"),
+        ] {
+            assert!(is_host_refusal(status, body), "{status} {body}");
+        }
+        for (status, body) in [
+            (403, "Forbidden"),
+            (403, r#"{"error":"insufficient_scope"}"#),
+            (403, "Invalid API key"),
+            (403, "The host is down for maintenance"),
+            (401, "Invalid Host header"),
+            (400, "Invalid Host header"),
+        ] {
+            assert!(!is_host_refusal(status, body), "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn api_key_wording() {
+        for t in [
+            "Invalid or missing API key",
+            "x-api-key header missing",
+            "apikey required",
+            "API_KEY not set",
+            "Provide one of your API keys",
+        ] {
+            assert!(speaks_of_api_key(t), "{t}");
+        }
+        for t in ["Missing bearer token", "Unauthorized", "rapid keyboard", ""] {
+            assert!(!speaks_of_api_key(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn body_messages_are_picked_out_of_json() {
+        assert_eq!(
+            body_message(
+                r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Invalid Host: x"},"id":null}"#
+            )
+            .as_deref(),
+            Some("Invalid Host: x")
+        );
+        assert_eq!(
+            body_message(
+                r#"{"error":"invalid_token","error_description":"Invalid or missing API key"}"#
+            )
+            .as_deref(),
+            Some("Invalid or missing API key")
+        );
+        assert_eq!(
+            body_message(r#"{"detail":"Not authenticated"}"#).as_deref(),
+            Some("Not authenticated")
+        );
+        assert_eq!(
+            body_message(r#"{"error":"forbidden"}"#).as_deref(),
+            Some("forbidden")
+        );
+        assert_eq!(body_message("Forbidden"), None);
+        assert_eq!(
+            body_message("<html><head><title>403 Forbidden</title><style>p{}</style></head><body><h1>403 Forbidden</h1>\n<p>Blocked by rule 7.</p></body></html>").as_deref(),
+            Some("403 Forbidden Blocked by rule 7.")
+        );
+        assert_eq!(body_message("<p>"), None);
+        assert_eq!(body_message(r#"{"error":{"code":1}}"#), None);
+    }
+
+    #[test]
+    fn error_description_is_read_from_the_challenge() {
+        let got = parse_www_authenticate(
+            r#"Bearer error="invalid_token", error_description="Invalid or missing API key""#,
+        );
+        assert_eq!(
+            got[0].error_description.as_deref(),
+            Some("Invalid or missing API key")
+        );
     }
 }

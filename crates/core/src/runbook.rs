@@ -415,6 +415,59 @@ pub fn hint(mode: Mode) -> &'static str {
     runbook(mode).steps[0]
 }
 
+/// First steps for situations narrower than their mode, which the probe puts
+/// in a verdict's `hint` in place of the mode's: the same mode can mean a
+/// missing API key or a Host allow-list, and each wants its own lever.
+pub mod situation {
+    /// A 403/421 that refuses the `Host` (DNS-rebinding protection).
+    pub const HOST_REFUSED: &str = "Add the host name clients use to the server's allowed \
+        hosts (its DNS-rebinding protection: `allowedHosts` in the TypeScript SDK, \
+        `TransportSecuritySettings(allowed_hosts=...)` in the Python SDK, rmcp's allowed hosts, \
+        `--allowed-hosts` for Playwright), or have the proxy pass on the Host the server expects.";
+
+    /// A 403 with no auth challenge and no word about the host.
+    pub const FORBIDDEN: &str = "Read the 403's body quoted in the reason: a firewall, an IP \
+        allow-list, a gateway policy or the app itself refused the request; let the monitor \
+        through, or pass the credential the server expects with `--header`.";
+
+    /// Protected-resource metadata for another resource (RFC 9728 §3.3).
+    pub const RESOURCE_MISMATCH: &str = "Make the `resource` of the protected-resource metadata \
+        the URL clients use (or its origin), or point the challenge's `resource_metadata` at the \
+        document for this URL: clients refuse metadata that names another resource.";
+
+    /// Valid protected-resource metadata whose authorization server has none.
+    pub const AUTHORIZATION_SERVER_DOWN: &str = "Bring back the authorization server the \
+        protected-resource metadata names, or serve its metadata at \
+        `/.well-known/oauth-authorization-server` (RFC 8414): until then no client can get a \
+        token.";
+
+    /// The refusal speaks of an API key: `bearer` when its challenge's scheme
+    /// is Bearer (the key then goes in `Authorization`).
+    pub fn api_key(bearer: bool) -> &'static str {
+        if bearer {
+            "This server wants an API key, not an OAuth login: get one from its provider and \
+             pass it as its challenge asks, `--header 'Authorization: Bearer <api key>'`, or in \
+             the header its documentation names."
+        } else {
+            "This server wants an API key, not an OAuth login: get one from its provider and \
+             pass it in the header its documentation names, such as `--header 'X-API-Key: <api \
+             key>'`."
+        }
+    }
+
+    /// Every situation hint, for tests.
+    pub fn all() -> [&'static str; 6] {
+        [
+            HOST_REFUSED,
+            FORBIDDEN,
+            RESOURCE_MISMATCH,
+            AUTHORIZATION_SERVER_DOWN,
+            api_key(true),
+            api_key(false),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,6 +509,21 @@ mod tests {
             assert!(h.ends_with('.'), "{mode}: hint must end with a period: {h}");
             assert!(seen.insert(h), "{mode}: hint shared with another mode: {h}");
         }
+    }
+
+    #[test]
+    fn situation_hints_are_sentences_of_their_own() {
+        let modes: HashSet<&str> = Mode::ALL.into_iter().map(hint).collect();
+        let mut seen = HashSet::new();
+        for h in situation::all() {
+            assert!(h.ends_with('.'), "not a sentence: {h}");
+            assert!(!h.contains("  "), "double space in {h:?}");
+            assert!(!modes.contains(h), "shared with a mode: {h}");
+            assert!(seen.insert(h), "twice: {h}");
+        }
+        assert!(situation::HOST_REFUSED.contains("allowed hosts"));
+        assert!(situation::api_key(false).contains("X-API-Key"));
+        assert!(!situation::api_key(false).contains("Bearer"));
     }
 
     #[test]

@@ -600,6 +600,15 @@ fn oauth_challenge_with_metadata_is_auth_required_and_up() {
                 vec![],
             );
         }
+        if req.url == "https://auth.example.com/.well-known/oauth-authorization-server" {
+            return (
+                json_answer(
+                    200,
+                    json!({"issuer": "https://auth.example.com", "authorization_endpoint": "https://auth.example.com/authorize", "token_endpoint": "https://auth.example.com/token"}),
+                ),
+                vec![],
+            );
+        }
         (
             Answer::Full {
                 status: 401,

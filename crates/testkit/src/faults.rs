@@ -122,18 +122,37 @@ fn resource_metadata(st: &State) -> Resp {
         StatusCode::OK,
         &json!({
             "resource": format!("{}/mcp", st.origin),
-            "authorization_servers": ["https://auth.example.com"],
+            // The same origin, which serves its RFC 8414 metadata: the probe
+            // checks a client could get a token there.
+            "authorization_servers": [st.origin],
             "scopes_supported": ["mcp:tools"],
             "bearer_methods_supported": ["header"]
         }),
     )
 }
 
+/// RFC 8414 metadata of the authorization server both OAuth scenarios name.
+fn authorization_server_metadata(st: &State) -> Resp {
+    server::json(
+        StatusCode::OK,
+        &json!({
+            "issuer": st.origin,
+            "authorization_endpoint": format!("{}/authorize", st.origin),
+            "token_endpoint": format!("{}/token", st.origin),
+            "response_types_supported": ["code"]
+        }),
+    )
+}
+
+/// RFC 8414's well-known name for an issuer without a path.
+const AS_METADATA: &str = "/.well-known/oauth-authorization-server";
+
 /// 401 + `WWW-Authenticate: Bearer resource_metadata=".../.well-known/oauth-protected-resource/mcp"`.
 pub(crate) fn auth_oauth(st: &State, req: &Req) -> Resp {
     const METADATA: &str = "/.well-known/oauth-protected-resource/mcp";
     match (&req.method, req.path.as_str()) {
         (&Method::GET, METADATA) => resource_metadata(st),
+        (&Method::GET, AS_METADATA) => authorization_server_metadata(st),
         (_, "/mcp") => {
             let challenge = format!("Bearer resource_metadata=\"{}{METADATA}\"", st.origin);
             let resp = server::json(
@@ -151,6 +170,7 @@ pub(crate) fn auth_oauth_403_scope(st: &State, req: &Req) -> Resp {
     const METADATA: &str = "/.well-known/oauth-protected-resource";
     match (&req.method, req.path.as_str()) {
         (&Method::GET, METADATA) => resource_metadata(st),
+        (&Method::GET, AS_METADATA) => authorization_server_metadata(st),
         (_, "/mcp") => {
             let challenge = format!(
                 "Bearer error=\"insufficient_scope\", scope=\"mcp:tools\", resource_metadata=\"{}{METADATA}\"",

@@ -13,6 +13,8 @@
 //! - `http_sse`: the deprecated 2024-11-05 HTTP+SSE transport
 //! - `tls`: the test CA and the good / expired / stranger / wrong-name leaves
 //! - `faults`: non-MCP answers (sleep pages, HTTP errors, OAuth challenges)
+//! - `auth_faults`: refusals easy to misread (OAuth discovery gone wrong, Host
+//!   refusals, API keys)
 //! - `hostile`: bodies and timings meant to hang or exhaust a client
 //! - `spellings`: real deployments' shapes (HTTP+SSE beside Streamable HTTP)
 //! - `scenarios`: the table of names and what serves each
@@ -20,6 +22,7 @@
 //!   with the stdio-only faults (silence, stdout noise, a crash, a hang, a
 //!   server that stops reading, a slow start)
 
+mod auth_faults;
 mod engine;
 mod faults;
 mod hostile;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::auth_faults;
 use crate::engine::legacy::{BeforeInit, LegacyCfg};
 use crate::engine::tools::ToolSet;
 use crate::engine::{Engine, Fault};
@@ -278,6 +279,43 @@ pub(crate) static SCENARIOS: &[Scenario] = &[
         Arc::new(legacy_base().tools(ToolSet::TenThousand))
     }),
     serve("deep-json", || Arc::new(hostile::DeepJson)),
+    // ---- auth discovery and refusals (auth_faults.rs) -----------------------------
+    serve("auth-metadata-elsewhere", || {
+        plain(auth_faults::auth_metadata_elsewhere)
+    }),
+    serve("auth-many-metadata", || {
+        plain(auth_faults::auth_many_metadata)
+    }),
+    serve("auth-resource-mismatch", || {
+        plain(auth_faults::auth_resource_mismatch)
+    }),
+    serve("auth-resource-origin", || {
+        plain(auth_faults::auth_resource_origin)
+    }),
+    serve("auth-server-down", || plain(auth_faults::auth_server_down)),
+    serve("auth-server-no-metadata", || {
+        plain(auth_faults::auth_server_no_metadata)
+    }),
+    serve("auth-server-openid-inserted", || {
+        plain(auth_faults::auth_server_openid_inserted)
+    }),
+    serve("host-refused-ts", || plain(auth_faults::host_refused_ts)),
+    serve("host-refused-rmcp", || {
+        plain(auth_faults::host_refused_rmcp)
+    }),
+    serve("host-refused-playwright", || {
+        plain(auth_faults::host_refused_playwright)
+    }),
+    serve("host-refused-python", || {
+        plain(auth_faults::host_refused_python)
+    }),
+    serve("forbidden-firewall", || {
+        plain(auth_faults::forbidden_firewall)
+    }),
+    serve("auth-api-key", || plain(auth_faults::auth_api_key)),
+    serve("auth-api-key-bare", || {
+        plain(auth_faults::auth_api_key_bare)
+    }),
     // ---- for later alerting work ------------------------------------------------------
     serve("slow-cold-start", || {
         Arc::new(Engine::modern().slow_cold_start())

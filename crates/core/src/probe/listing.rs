@@ -129,7 +129,7 @@ impl Probe {
                     let ms = self.lap(now);
                     self.report
                         .step("tools/list", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::ToolsList, status, &headers, now);
+                    return self.start_auth(AuthCtx::ToolsList, status, &headers, &excerpt, now);
                 }
                 let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
                     Some(Reply::Error { code, message, .. }) => {
@@ -341,7 +341,7 @@ impl Probe {
                 self.report
                     .step(&label, false, ms, format!("HTTP {status}"));
                 if matches!(status, 401 | 403) {
-                    return self.start_auth(AuthCtx::SafeCall, status, &headers, now);
+                    return self.start_auth(AuthCtx::SafeCall, status, &headers, &excerpt, now);
                 }
                 let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
                     Some(Reply::Error { code, message, .. }) => {

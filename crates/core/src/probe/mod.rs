@@ -16,6 +16,7 @@
 //! page by page, the safe call, a DELETE of any session, validation and drift.
 
 mod auth;
+mod budget;
 mod headers;
 mod listing;
 mod report;
@@ -53,6 +54,9 @@ pub struct Limits {
     pub max_tools: usize,
     /// Characters of a body quoted as evidence.
     pub excerpt_chars: usize,
+    /// HTTP requests handed out for one check, redirects included (see
+    /// `budget.rs` for why this many).
+    pub max_requests: u32,
 }
 
 impl Default for Limits {
@@ -63,6 +67,7 @@ impl Default for Limits {
             max_tool_pages: 20,
             max_tools: 5_000,
             excerpt_chars: 160,
+            max_requests: budget::MAX_REQUESTS,
         }
     }
 }
@@ -160,6 +165,8 @@ pub struct Probe {
     verdict: Option<Verdict>,
     /// The full tool-list snapshot of this probe (for baselines and storage).
     snapshot: Option<Snapshot>,
+    /// HTTP requests handed out so far (against `limits.max_requests`).
+    requests_made: u32,
 }
 
 impl Probe {
@@ -200,6 +207,7 @@ impl Probe {
             conv: steps::Conversation::default(),
             verdict: None,
             snapshot: None,
+            requests_made: 0,
             cfg,
         };
         probe.begin(now_ms);

@@ -12,6 +12,9 @@ pub(crate) struct Failure {
     pub mode: Mode,
     pub reason: String,
     pub alternate_url: Option<String>,
+    /// A first step narrower than the mode's runbook hint (an API key, not a
+    /// Bearer token; the allowed-hosts setting, not a curl replay).
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -72,7 +75,18 @@ impl Report {
                 mode,
                 reason: reason.into(),
                 alternate_url: None,
+                hint: None,
             });
+        }
+    }
+
+    /// [`Report::fail`] with a hint of its own in place of the mode's.
+    pub fn fail_hinted(&mut self, mode: Mode, reason: impl Into<String>, hint: impl Into<String>) {
+        if self.failure.is_none() {
+            self.fail(mode, reason);
+            if let Some(f) = self.failure.as_mut() {
+                f.hint = Some(hint.into());
+            }
         }
     }
 
@@ -122,7 +136,9 @@ impl Report {
             }
         }
         let breaking = self.drift.as_ref().is_some_and(|d| d.breaking);
+        let mut hint = None;
         let (mode, reason, alternate_url) = if let Some(f) = self.failure.take() {
+            hint = f.hint;
             (f.mode, f.reason, f.alternate_url)
         } else if malformed > 0 {
             let first = self
@@ -184,7 +200,7 @@ impl Report {
             mode,
             severity,
             reason: ensure_sentence(reason),
-            hint: runbook::hint(mode).to_string(),
+            hint: hint.unwrap_or_else(|| runbook::hint(mode).to_string()),
             alternate_url,
             era: self.era,
             transport: self.transport,

@@ -27,11 +27,9 @@ pub(crate) enum Purpose {
     SseOpen,
     ToolsList,
     SafeCall,
-    /// GET of an RFC 9728 document; `left` are further candidates.
+    /// GET of an RFC 9728 or RFC 8414 document (`auth.rs`).
     AuthMetadata {
-        ctx: AuthCtx,
-        url: String,
-        left: Vec<String>,
+        discovery: Box<super::auth::Discovery>,
     },
     EndSession,
     /// The alternate-route search.
@@ -338,9 +336,7 @@ impl Probe {
             Purpose::SseOpen => self.on_sse_open(outcome, now),
             Purpose::ToolsList => self.on_tools_list(outcome, now),
             Purpose::SafeCall => self.on_safe_call(outcome, now),
-            Purpose::AuthMetadata { ctx, url, left } => {
-                self.on_auth_metadata(ctx, url, left, outcome, now)
-            }
+            Purpose::AuthMetadata { discovery } => self.on_auth_metadata(*discovery, outcome, now),
             Purpose::EndSession => {
                 let ms = self.lap(now);
                 let detail = match &outcome {
@@ -525,10 +521,10 @@ impl Probe {
                 excerpt,
                 reply,
             } => {
-                if matches!(status, 401 | 403) {
+                if matches!(status, 401 | 403 | 421) {
                     self.report
                         .step("server/discover", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, now);
+                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
                 }
                 if let Some(Reply::Error {
                     code,
@@ -717,10 +713,10 @@ impl Probe {
                 reply,
             } => {
                 self.conv.handshake_statuses.push(status);
-                if matches!(status, 401 | 403) {
+                if matches!(status, 401 | 403 | 421) {
                     self.report
                         .step("initialize", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, now);
+                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
                 }
                 let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
                     Some(Reply::Error { code, message, .. }) => {
@@ -925,7 +921,7 @@ impl Probe {
                 if matches!(status, 401 | 403) {
                     self.report
                         .step("GET endpoint", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, now);
+                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
                 }
                 self.conv
                     .answers

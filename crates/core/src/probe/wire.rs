@@ -150,6 +150,11 @@ impl Probe {
         now: u64,
     ) -> ExchangeId {
         let id = self.exchange_id();
+        if let Some(r) = &request {
+            if !self.spend_request(&purpose, r, now) {
+                return id;
+            }
+        }
         let deadline_ms = deadline.unwrap_or(self.deadline_ms).min(self.deadline_ms);
         self.exchanges.insert(
             id,
@@ -269,10 +274,12 @@ impl Probe {
         );
     }
 
-    /// GET whose raw answer is wanted.
+    /// GET whose raw answer is wanted: documents about the server (RFC 9728,
+    /// RFC 8414) that may live on any origin, so no caller header goes along.
     pub(super) fn get_raw(&mut self, purpose: Purpose, url: Url, now: u64) {
         let mut headers = self.base_headers();
-        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+        let callers = &self.cfg.headers;
+        headers.retain(|(k, _)| !callers.iter().any(|(c, _)| c.eq_ignore_ascii_case(k)));
         headers.push(("Accept".into(), "application/json".into()));
         let request = HttpRequest {
             method: Method::Get,

@@ -14,6 +14,8 @@
 //! - `tls`: the test CA and the good / expired / stranger / wrong-name leaves
 //! - `faults`: non-MCP answers (sleep pages, HTTP errors, OAuth challenges)
 //! - `hostile`: bodies and timings meant to hang or exhaust a client
+//! - `hostile_bounds`: answers meant to bloat a verdict, compressed answers,
+//!   and servers that try to pull credentials to another origin
 //! - `scenarios`: the table of names and what serves each
 //! - [`stdio`]: the same engine over stdin/stdout (`mcprobe-fleet stdio <kind>`),
 //!   with the stdio-only faults (silence, stdout noise, a crash, a hang)
@@ -21,6 +23,7 @@
 mod engine;
 mod faults;
 mod hostile;
+mod hostile_bounds;
 mod http_sse;
 pub mod registry;
 mod scenarios;

@@ -966,8 +966,9 @@ impl Probe {
 
     /// Validates an answer strictly and records every violation as a finding.
     pub(super) fn judge(&mut self, rev: Revision, answer: Answer, label: &str, msg: &Value) {
-        let violations = validate::validate_response(rev, answer, &self.last_rpc_id_value(), msg);
-        self.report.violations(label, violations);
+        let judged =
+            validate::validate_response_counted(rev, answer, &self.last_rpc_id_value(), msg);
+        self.report.violations(label, judged.found, judged.more);
     }
 
     pub(super) fn last_rpc_id_value(&self) -> Value {

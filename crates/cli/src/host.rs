@@ -132,8 +132,16 @@ fn feed(probe: &mut Probe, event: Event, now: u64) {
 
 /// The reqwest client a probe's requests go through: no redirects followed
 /// (the probe follows them itself), no proxy, `--cacert` and `--resolve` applied.
+///
+/// Compressed answers are read as real clients read them: every request says
+/// `Accept-Encoding: gzip, br, deflate` and reqwest decodes the body as it
+/// streams, so the probe sees (and its body cap counts) decoded bytes; a gzip
+/// bomb is over the cap after 4 MiB of output, whatever its size on the wire.
 pub fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
         .use_preconfigured_tls((*net.tls.client_config()).clone())
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -104,7 +104,8 @@ pub fn read_reply(msg: &Value) -> Option<Reply> {
         };
         return Some(Reply::Error {
             code,
-            message,
+            // Quoted into reasons and details: a few hundred characters.
+            message: crate::verdict::cut_text(&message, crate::verdict::MAX_QUOTED_CHARS),
             data: err.get("data").cloned(),
         });
     }
@@ -152,8 +153,14 @@ pub fn into_reply(msg: Value) -> Option<Reply> {
     }
 }
 
-/// Why a body could not be read as JSON, in words for a person.
+/// Why a body could not be read as JSON, in words for a person. Read within
+/// the default [`crate::bounded_json::JsonBounds`] (arrays and values capped).
 pub fn parse_json(bytes: &[u8]) -> Result<Value, String> {
+    parse_json_bounded(bytes).map(|b| b.value)
+}
+
+/// [`parse_json`] that also says how many values it built and skipped.
+pub fn parse_json_bounded(bytes: &[u8]) -> Result<crate::bounded_json::Bounded, String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the body is empty".into());
     }
@@ -163,13 +170,13 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, String> {
             e.valid_up_to()
         )
     })?;
-    serde_json::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        if msg.contains("recursion limit") {
+    use crate::bounded_json::BoundedError;
+    crate::bounded_json::parse(text, Default::default()).map_err(|e| match e {
+        BoundedError::TooManyValues { .. } => format!("the body is too large to read: {e}"),
+        BoundedError::Json(msg) if msg.contains("recursion limit") => {
             "the body nests JSON deeper than 128 levels".to_string()
-        } else {
-            format!("the body is not JSON ({msg})")
         }
+        BoundedError::Json(msg) => format!("the body is not JSON ({msg})"),
     })
 }
 

@@ -12,6 +12,7 @@
 //! - [`http`]: requests, outcomes and transport errors between core and host
 //! - [`sse`]: streaming Server-Sent Events parser
 //! - [`jsonrpc`]: building requests and reading answers leniently
+//! - [`bounded_json`]: parsing answers with bounds on arrays and values
 //! - [`validate`]: the strict judge: spec rules with JSON pointers
 //! - [`classify`]: platform sleep pages, OAuth challenges, auth-flavoured errors
 //! - [`fingerprint`]: canonical tool-list hashing and drift diffs
@@ -30,6 +31,7 @@
 
 pub mod alerts;
 pub mod badge;
+pub mod bounded_json;
 pub mod classify;
 pub mod fingerprint;
 pub mod history;

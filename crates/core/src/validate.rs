@@ -244,8 +244,9 @@ pub const UNIQUE_BY_SCAN_MAX: usize = 32;
 /// Validates one JSON-RPC response message (result or error) answering a
 /// request with id `request_id`, spoken in revision `rev`.
 ///
-/// Returns every violation found, envelope first, then in document order
-/// (duplicate tool names last); an empty vector means the message is valid.
+/// Returns the violations found (the first [`MAX_VIOLATIONS`]), envelope
+/// first, then in document order (duplicate tool names last); an empty
+/// vector means the message is valid.
 /// `Answer::Discover` is judged by the 2026-07-28 `DiscoverResult` rules
 /// whatever `rev` says (no other revision defines it).
 pub fn validate_response(
@@ -254,7 +255,41 @@ pub fn validate_response(
     request_id: &Value,
     message: &Value,
 ) -> Vec<Violation> {
+    validate_response_counted(rev, answer, request_id, message).found
+}
+
+/// Violations kept per answer: a hostile answer can break the same rule
+/// millions of times (a page of a million `{}` tools), and a verdict keeps
+/// only so many findings anyway (`verdict::MAX_FINDINGS`).
+pub const MAX_VIOLATIONS: usize = crate::verdict::MAX_FINDINGS;
+
+/// What [`validate_response_counted`] found: the first [`MAX_VIOLATIONS`]
+/// violations, and how many more there were.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Judged {
+    pub found: Vec<Violation>,
+    /// Violations past [`MAX_VIOLATIONS`], counted and not kept.
+    pub more: usize,
+}
+
+/// [`validate_response`] that also counts the violations it did not keep:
+/// the first [`MAX_VIOLATIONS`] are returned, the rest only counted (nothing
+/// is allocated for them).
+pub fn validate_response_counted(
+    rev: Revision,
+    answer: Answer,
+    request_id: &Value,
+    message: &Value,
+) -> Judged {
     let mut s = Sink::default();
+    judge_message(&mut s, rev, answer, request_id, message);
+    Judged {
+        found: s.found,
+        more: s.more,
+    }
+}
+
+fn judge_message(s: &mut Sink, rev: Revision, answer: Answer, request_id: &Value, message: &Value) {
     let root = Path::ROOT;
     let Some(msg) = message.as_object() else {
         s.push(
@@ -265,7 +300,7 @@ pub fn validate_response(
                 Got(Some(message))
             ),
         );
-        return s.found;
+        return;
     };
 
     match msg.get("jsonrpc") {
@@ -298,9 +333,9 @@ pub fn validate_response(
                 &root,
                 format_args!("expected exactly one of result and error, got both"),
             );
-            check_error(&mut s, &root.key("error"), error);
+            check_error(s, &root.key("error"), error);
         }
-        (None, Some(error)) => check_error(&mut s, &root.key("error"), error),
+        (None, Some(error)) => check_error(s, &root.key("error"), error),
         (None, None) => {
             s.push(
                 r::RESULT_XOR_ERROR,
@@ -308,15 +343,15 @@ pub fn validate_response(
                 format_args!("expected one of result and error, got neither"),
             );
             if tools_list {
-                tools_beside_result(&mut s, msg, None);
+                tools_beside_result(s, msg, None);
             }
         }
         (Some(result), None) => {
             let here = root.key("result");
             let obj = result.as_object();
-            let misplaced = tools_list && tools_beside_result(&mut s, msg, obj);
+            let misplaced = tools_list && tools_beside_result(s, msg, obj);
             match obj {
-                Some(obj) => check_result(Spec(rev), answer, &mut s, &here, obj, misplaced),
+                Some(obj) => check_result(Spec(rev), answer, s, &here, obj, misplaced),
                 None => s.push(
                     r::RESULT_OBJECT,
                     &here,
@@ -325,7 +360,6 @@ pub fn validate_response(
             }
         }
     }
-    s.found
 }
 
 // ---------------------------------------------------------------------------
@@ -401,6 +435,8 @@ impl Path<'_> {
 #[derive(Default)]
 struct Sink {
     found: Vec<Violation>,
+    /// Violations past [`MAX_VIOLATIONS`]: counted, never rendered.
+    more: usize,
 }
 
 impl Sink {
@@ -408,6 +444,10 @@ impl Sink {
     #[cold]
     #[inline(never)]
     fn push(&mut self, rule: &'static str, at: &Path<'_>, detail: fmt::Arguments<'_>) {
+        if self.found.len() >= MAX_VIOLATIONS {
+            self.more += 1;
+            return;
+        }
         self.found.push(Violation {
             rule: rule.to_owned(),
             pointer: at.render(),

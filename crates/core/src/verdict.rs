@@ -325,6 +325,51 @@ impl Verdict {
     }
 }
 
+// ---- bounds: how much of a hostile server a verdict can hold ----------------
+//
+// A verdict is printed (`--json`), stored (a D1 row: 1 MB at most, better far
+// less), sent in alerts and held in a Worker isolate of 128 MB. A server
+// nobody vetted decides how long its error messages, tool names and lists are,
+// so everything a verdict copies from an answer is capped here: together the
+// caps keep any verdict's JSON well under 256 KiB.
+
+/// Characters of one piece of server text (a JSON-RPC error message, an
+/// excerpt) quoted into a reason or detail: enough to read what went wrong.
+pub const MAX_QUOTED_CHARS: usize = 300;
+/// Characters of a verdict's `reason` (our words around a few quotes).
+pub const MAX_REASON_CHARS: usize = 1_000;
+/// Characters of one step's or finding's `detail`.
+pub const MAX_DETAIL_CHARS: usize = 500;
+/// Characters of a finding's JSON `pointer` (its keys are the server's).
+pub const MAX_POINTER_CHARS: usize = 200;
+/// Findings kept per verdict; past it a last finding counts the rest. One
+/// 4 MiB page of `{},{},...` breaks two rules per entry: millions of findings
+/// that say the same thing.
+pub const MAX_FINDINGS: usize = 100;
+/// Tool names listed in `tools.names` (`tools.count` stays the whole count).
+pub const MAX_TOOL_NAMES: usize = 500;
+/// Characters of one name (a tool's, a server's, a parameter's): the spec
+/// allows tool names of 128 characters at most.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Drift changes listed in `drift.changes`; the reason still counts them all.
+pub const MAX_DRIFT_CHANGES: usize = 100;
+
+/// `text` cut to at most `max_chars` characters (on a character boundary),
+/// marked as cut with the size of the whole when it was longer.
+pub fn cut_text(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… [cut, {} bytes in all]", &text[..at], text.len()),
+    }
+}
+
+/// [`cut_text`] in place, for fields already owned.
+pub fn cut_in_place(text: &mut String, max_chars: usize) {
+    if text.char_indices().nth(max_chars).is_some() {
+        *text = cut_text(text, max_chars);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,5 +414,20 @@ mod tests {
             Mode::SchemaDrift.status_severity(false),
             (Status::Up, Severity::P3)
         );
+    }
+
+    #[test]
+    fn cut_text_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(cut_text("short", 10), "short");
+        assert_eq!(cut_text("exactly10!", 10), "exactly10!");
+        // Two-byte characters: a byte cut at 5 would split one.
+        let long = "é".repeat(1_000);
+        let cut = cut_text(&long, 5);
+        assert!(cut.starts_with("ééééé… [cut, 2000 bytes in all]"), "{cut}");
+        assert_eq!(cut.chars().filter(|c| *c == 'é').count(), 5);
+        let mut owned = "x".repeat(3 * 1024 * 1024);
+        cut_in_place(&mut owned, MAX_QUOTED_CHARS);
+        assert!(owned.len() < MAX_QUOTED_CHARS + 64, "{}", owned.len());
+        assert!(owned.ends_with("[cut, 3145728 bytes in all]"));
     }
 }

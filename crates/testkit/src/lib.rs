@@ -17,6 +17,8 @@
 //!   refusals, API keys)
 //! - `hostile`: bodies and timings meant to hang or exhaust a client
 //! - `spellings`: real deployments' shapes (HTTP+SSE beside Streamable HTTP)
+//! - `hostile_bounds`: answers meant to bloat a verdict, compressed answers,
+//!   and servers that try to pull credentials to another origin
 //! - `scenarios`: the table of names and what serves each
 //! - [`stdio`]: the same engine over stdin/stdout (`mcprobe-fleet stdio <kind>`),
 //!   with the stdio-only faults (silence, stdout noise, a crash, a hang, a
@@ -26,6 +28,7 @@ mod auth_faults;
 mod engine;
 mod faults;
 mod hostile;
+mod hostile_bounds;
 mod http_sse;
 pub mod registry;
 mod scenarios;

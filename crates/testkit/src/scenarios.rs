@@ -11,6 +11,7 @@ use crate::engine::tools::ToolSet;
 use crate::engine::{Engine, Fault};
 use crate::faults;
 use crate::hostile;
+use crate::hostile_bounds::{self as bounds, Pages};
 use crate::http_sse::HttpSse;
 use crate::server::{FnHandler, Handler};
 use crate::tls::CertKind;
@@ -316,6 +317,17 @@ pub(crate) static SCENARIOS: &[Scenario] = &[
     serve("auth-api-key-bare", || {
         plain(auth_faults::auth_api_key_bare)
     }),
+    // ---- hostile: bounded answers, compression, credentials (hostile_bounds.rs) ----
+    serve("huge-tools-page", || bounds::list(Pages::HugeEmpty)),
+    serve("twenty-empty-pages", || bounds::list(Pages::TwentyEmpty)),
+    serve("twenty-big-pages", || bounds::list(Pages::TwentyBig)),
+    serve("huge-error-message", || bounds::list(Pages::HugeError)),
+    serve("gzip-healthy", bounds::gzipped),
+    serve("gzip-bomb", || Arc::new(bounds::GzipBomb)),
+    // Both take the other origin from the probed URL: `?to=<header-recorder URL>`.
+    serve("redirect-elsewhere", || plain(bounds::redirect_elsewhere)),
+    serve("endpoint-elsewhere", || plain(bounds::endpoint_elsewhere)),
+    serve("header-recorder", bounds::header_recorder),
     // ---- for later alerting work ------------------------------------------------------
     serve("slow-cold-start", || {
         Arc::new(Engine::modern().slow_cold_start())

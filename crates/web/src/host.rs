@@ -315,6 +315,11 @@ enum Phase {
 /// One HTTP exchange as a stream: `Head`, `Body`*, then `End` or `Error`.
 /// Chunks are pulled only when the loop asks, so a fast server cannot run
 /// ahead of the probe's body cap.
+///
+/// The browser sends `Accept-Encoding` itself (the page may not) and its
+/// `ReadableStream` yields decoded bytes, so the core's body cap counts what
+/// was decoded: a gzip bomb is over the cap after 4 MiB of output, not of
+/// input, and reading stops there (the reader is aborted on `Cancel`).
 fn exchange(
     id: ExchangeId,
     request: HttpRequest,

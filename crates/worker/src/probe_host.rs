@@ -196,6 +196,12 @@ enum Phase {
 /// One HTTP exchange as a stream: `Head`, `Body`*, then `End` or `Error`.
 /// Chunks are pulled only when the loop asks, so a fast server cannot run
 /// ahead of the probe's body cap.
+///
+/// The runtime's fetch asks for and decodes gzip and brotli itself, so the
+/// `ByteStream` chunks are decoded bytes and the core's body cap counts what
+/// was decoded: a gzip bomb is over the cap after 4 MiB of output, not of
+/// input. (A `Content-Length`, if the runtime passes one on, is the encoded
+/// size; the core uses it only to refuse a body that says it is over the cap.)
 fn exchange(
     id: ExchangeId,
     request: HttpRequest,

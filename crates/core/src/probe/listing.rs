@@ -93,6 +93,10 @@ impl Probe {
                                     );
                                     return self.tools_done(now);
                                 }
+                                if let Some(why) = self.tool_list_budget_spent() {
+                                    self.report.finding(Mode::SpecShould, why);
+                                    return self.tools_done(now);
+                                }
                                 self.conv.cursors.push(cursor.to_string());
                                 let params = json!({"cursor": cursor});
                                 self.send_conversation(

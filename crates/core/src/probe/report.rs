@@ -1,10 +1,14 @@
 //! Start here: what a probe gathers on its way (steps, findings, what the server
 //! said about itself) and how that becomes the one [`Verdict`].
 
-use crate::fingerprint::{Drift, Snapshot};
+use crate::fingerprint::{Change, Drift, Snapshot};
 use crate::runbook;
 use crate::validate::Violation;
-use crate::verdict::{Era, Finding, Mode, ServerInfo, Step, ToolsSummary, Transport, Verdict};
+use crate::verdict::{
+    cut_in_place, cut_text, Era, Finding, Mode, ServerInfo, Step, ToolsSummary, Transport, Verdict,
+    MAX_DETAIL_CHARS, MAX_DRIFT_CHANGES, MAX_FINDINGS, MAX_NAME_CHARS, MAX_POINTER_CHARS,
+    MAX_REASON_CHARS, MAX_TOOL_NAMES,
+};
 
 /// A hard stop on the ladder: the mode, why, and (route_moved) where.
 #[derive(Debug, Clone)]
@@ -35,20 +39,34 @@ pub(crate) struct Report {
     /// The step whose time includes a stdio child's start-up: not the
     /// server's latency, so never a `slow_step`.
     pub startup_step: Option<usize>,
+    /// Findings past [`MAX_FINDINGS`], counted, not kept.
+    pub findings_dropped: usize,
+    /// How many of those were spec violations (the reason counts them all).
+    pub malformed_dropped: usize,
+    /// Body bytes of every `tools/list` answer so far (the cross-page budget).
+    pub tool_list_bytes: usize,
+    /// JSON values parsed out of every `tools/list` answer so far.
+    pub tool_list_values: usize,
+    /// Values of the legacy-stream messages held for a later request.
+    pub stream_inbox_values: usize,
+    /// Origins the caller's headers were held back from (one finding each).
+    pub held_back_from: Vec<String>,
 }
 
 impl Report {
     pub fn step(&mut self, name: impl Into<String>, ok: bool, ms: u64, detail: impl Into<String>) {
+        let mut detail = detail.into();
+        cut_in_place(&mut detail, MAX_DETAIL_CHARS);
         self.steps.push(Step {
             name: name.into(),
             ok,
             ms,
-            detail: detail.into(),
+            detail,
         });
     }
 
     pub fn finding(&mut self, mode: Mode, detail: impl Into<String>) {
-        self.findings.push(Finding {
+        self.keep_finding(Finding {
             mode,
             detail: detail.into(),
             pointer: None,
@@ -56,24 +74,46 @@ impl Report {
         });
     }
 
-    pub fn violations(&mut self, what: &str, violations: Vec<Violation>) {
+    /// Spec violations of one answer as `malformed_jsonrpc` findings; `more`
+    /// counts the violations the validator found but did not keep.
+    pub fn violations(&mut self, what: &str, violations: Vec<Violation>, more: usize) {
         for v in violations {
-            self.findings.push(Finding {
+            self.keep_finding(Finding {
                 mode: Mode::MalformedJsonrpc,
                 detail: format!("{what}: {}", v.detail),
                 pointer: Some(v.pointer),
                 rule: Some(v.rule),
             });
         }
+        self.findings_dropped += more;
+        self.malformed_dropped += more;
+    }
+
+    /// Keeps a finding (its text capped) while there is room, else counts it.
+    fn keep_finding(&mut self, mut finding: Finding) {
+        if self.findings.len() >= MAX_FINDINGS {
+            self.findings_dropped += 1;
+            if finding.mode == Mode::MalformedJsonrpc {
+                self.malformed_dropped += 1;
+            }
+            return;
+        }
+        cut_in_place(&mut finding.detail, MAX_DETAIL_CHARS);
+        if let Some(p) = finding.pointer.as_mut() {
+            cut_in_place(p, MAX_POINTER_CHARS);
+        }
+        self.findings.push(finding);
     }
 
     /// Records the first hard failure; later ones are ignored (the ladder's mode
     /// is the first layer that failed).
     pub fn fail(&mut self, mode: Mode, reason: impl Into<String>) {
         if self.failure.is_none() {
+            let mut reason = reason.into();
+            cut_in_place(&mut reason, MAX_REASON_CHARS);
             self.failure = Some(Failure {
                 mode,
-                reason: reason.into(),
+                reason,
                 alternate_url: None,
                 hint: None,
             });
@@ -114,25 +154,34 @@ impl Report {
                 )
             })
             .collect();
-        for s in slow {
-            self.finding(Mode::SlowStep, s);
+        // Pushed past the cap: one per step at most, and worth seeing.
+        for detail in slow {
+            self.findings.push(Finding {
+                mode: Mode::SlowStep,
+                detail,
+                pointer: None,
+                rule: None,
+            });
         }
         let malformed = self
             .findings
             .iter()
             .filter(|f| f.mode == Mode::MalformedJsonrpc)
-            .count();
+            .count()
+            + self.malformed_dropped;
         let drift_changed = self.drift.as_ref().is_some_and(|d| !d.changes.is_empty());
         if drift_changed {
             let d = self.drift.as_ref().map(|d| (d.breaking, d.changes.len()));
             if let Some((breaking, n)) = d {
-                self.finding(
-                    Mode::SchemaDrift,
-                    format!(
+                self.findings.push(Finding {
+                    mode: Mode::SchemaDrift,
+                    detail: format!(
                         "{n} change(s) against the baseline, {}",
                         if breaking { "breaking" } else { "not breaking" }
                     ),
-                );
+                    pointer: None,
+                    rule: None,
+                });
             }
         }
         let breaking = self.drift.as_ref().is_some_and(|d| d.breaking);
@@ -189,18 +238,54 @@ impl Report {
             )
         };
         let (status, severity) = mode.status_severity(breaking);
+        if self.findings_dropped > 0 {
+            let n = self.findings_dropped;
+            self.findings.push(Finding {
+                mode: if self.malformed_dropped > 0 {
+                    Mode::MalformedJsonrpc
+                } else {
+                    Mode::SpecShould
+                },
+                detail: format!(
+                    "… and {} more finding(s) ({} of them spec violations), not kept: a verdict keeps the first {MAX_FINDINGS}",
+                    thousands(n),
+                    thousands(self.malformed_dropped)
+                ),
+                pointer: None,
+                rule: None,
+            });
+        }
+        let names = self
+            .tool_names
+            .iter()
+            .take(MAX_TOOL_NAMES)
+            .map(|n| cut_text(n, MAX_NAME_CHARS))
+            .collect();
         let tools = self.snapshot.as_ref().map(|s| ToolsSummary {
             count: s.tools.len(),
             hash: s.hash.clone(),
-            names: self.tool_names.clone(),
+            names,
         });
+        if let Some(server) = self.server.as_mut() {
+            cut_in_place(&mut server.name, MAX_NAME_CHARS);
+            cut_in_place(&mut server.version, MAX_NAME_CHARS);
+        }
+        if let Some(drift) = self.drift.as_mut() {
+            drift.changes.truncate(MAX_DRIFT_CHANGES);
+            drift.changes.iter_mut().for_each(cut_change);
+        }
+        let mut reason = ensure_sentence(reason);
+        cut_in_place(&mut reason, MAX_REASON_CHARS);
+        // A situation hint may quote the server (an error_description): same cap.
+        let mut hint = hint.unwrap_or_else(|| runbook::hint(mode).to_string());
+        cut_in_place(&mut hint, MAX_REASON_CHARS);
         Verdict {
             url: url.to_string(),
             status,
             mode,
             severity,
-            reason: ensure_sentence(reason),
-            hint: hint.unwrap_or_else(|| runbook::hint(mode).to_string()),
+            reason,
+            hint,
             alternate_url,
             era: self.era,
             transport: self.transport,
@@ -214,6 +299,43 @@ impl Report {
             elapsed_ms,
         }
     }
+}
+
+/// Caps the server's names and words inside one drift change.
+fn cut_change(change: &mut Change) {
+    let texts: Vec<&mut String> = match change {
+        Change::ToolAdded { tool } | Change::ToolRemoved { tool } => vec![tool],
+        Change::ParamAdded { tool, param, .. }
+        | Change::ParamRemoved { tool, param }
+        | Change::RequiredAdded { tool, param }
+        | Change::RequiredRemoved { tool, param } => vec![tool, param],
+        Change::ParamRetyped {
+            tool,
+            param,
+            from,
+            to,
+        } => vec![tool, param, from, to],
+        Change::ToolChanged { tool, detail } => {
+            cut_in_place(detail, MAX_DETAIL_CHARS);
+            vec![tool]
+        }
+    };
+    for text in texts {
+        cut_in_place(text, MAX_NAME_CHARS);
+    }
+}
+
+/// `2799873` as `2,799,873`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn ensure_sentence(mut s: String) -> String {

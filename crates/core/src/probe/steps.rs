@@ -1032,8 +1032,8 @@ impl Probe {
             Some(id) => Probe::value_id(id),
             None => self.last_rpc_id_value(),
         };
-        let violations = validate::validate_response(rev, answer, &expected, msg);
-        self.report.violations(label, violations);
+        let judged = validate::validate_response_counted(rev, answer, &expected, msg);
+        self.report.violations(label, judged.found, judged.more);
     }
 
     pub(super) fn last_rpc_id_value(&self) -> Value {

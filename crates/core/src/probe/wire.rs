@@ -128,6 +128,23 @@ pub(crate) struct Exchange {
 /// Bytes of a non-JSON body kept for platform signatures and excerpts.
 const PREFIX_BYTES: usize = 16 * 1024;
 
+/// Body bytes of `tools/list` answers read across all pages: past it the
+/// probe stops paging. Each page is capped by the body cap (4 MiB), but
+/// twenty such pages kept whole were 3 GiB of tree; two pages' worth is more
+/// than any real tool list and bounds what the snapshot keeps.
+pub(crate) const MAX_TOOL_LIST_BYTES: usize = 8 * 1024 * 1024;
+
+/// JSON values read out of `tools/list` answers across all pages (each
+/// answer is also capped at [`crate::bounded_json::MAX_VALUES`]): past it the
+/// probe stops paging, so the tools it keeps stay tens of MB at most.
+pub(crate) const MAX_TOOL_LIST_VALUES: usize = crate::bounded_json::MAX_VALUES;
+
+/// The origin (scheme, host, port) of a URL, as the Fetch standard and the
+/// official SDKs compare them.
+fn origin_of(url: &str) -> Option<url::Origin> {
+    Url::parse(url).ok().map(|u| u.origin())
+}
+
 impl Probe {
     fn base_headers(&self) -> Headers {
         let mut h: Headers = vec![(
@@ -156,6 +173,7 @@ impl Probe {
             }
         }
         let deadline_ms = deadline.unwrap_or(self.deadline_ms).min(self.deadline_ms);
+        let request = request.map(|r| self.credentials_stay_home(r));
         self.exchanges.insert(
             id,
             Exchange {
@@ -183,6 +201,80 @@ impl Probe {
             });
         }
         id
+    }
+
+    /// The caller's headers (`-H`, a monitor's secrets) belong to the origin
+    /// of the URL they were given with. A request to any other origin (a
+    /// redirect to another host, port or scheme, https to http included, or
+    /// a target moved there) goes without them, as browsers do for
+    /// `Authorization` and the official SDKs do for every caller header.
+    fn credentials_stay_home(&mut self, mut request: HttpRequest) -> HttpRequest {
+        if self.cfg.headers.is_empty() {
+            return request;
+        }
+        let home = origin_of(&self.cfg.url);
+        let there = origin_of(&request.url);
+        if home.is_some() && home == there {
+            return request;
+        }
+        let mut held: Vec<String> = Vec::new();
+        request.headers.retain(|(k, v)| {
+            let caller = self
+                .cfg
+                .headers
+                .iter()
+                .any(|(ck, cv)| ck.eq_ignore_ascii_case(k) && cv == v);
+            if caller && !held.iter().any(|h| h.eq_ignore_ascii_case(k)) {
+                held.push(k.clone());
+            }
+            !caller
+        });
+        let elsewhere = there.map(|o| o.ascii_serialization()).unwrap_or_default();
+        if !held.is_empty() && !self.report.held_back_from.contains(&elsewhere) {
+            self.report.held_back_from.push(elsewhere.clone());
+            self.report.finding(
+                crate::verdict::Mode::SpecShould,
+                format!(
+                    "a request went to {elsewhere}, another origin than the URL given; the caller's headers ({}) were not sent there",
+                    held.join(", ")
+                ),
+            );
+        }
+        request
+    }
+
+    /// Why the probe stops reading `tools/list` pages, once the pages read so
+    /// far reach [`MAX_TOOL_LIST_BYTES`] or [`MAX_TOOL_LIST_VALUES`].
+    pub(super) fn tool_list_budget_spent(&self) -> Option<String> {
+        let r = &self.report;
+        if r.tool_list_bytes >= MAX_TOOL_LIST_BYTES {
+            Some(format!(
+                "stopped paging tools/list after {} bytes of answers (mcprobe reads at most {MAX_TOOL_LIST_BYTES}); the rest was not checked",
+                r.tool_list_bytes
+            ))
+        } else if r.tool_list_values >= MAX_TOOL_LIST_VALUES {
+            Some(format!(
+                "stopped paging tools/list after {} JSON values (mcprobe reads at most {MAX_TOOL_LIST_VALUES}); the rest was not checked",
+                r.tool_list_values
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Parses one answer within the JSON bounds, counting a `tools/list`
+    /// answer's values and bytes against the cross-page budget.
+    fn parse_answer(&mut self, bytes: &[u8], purpose: &Purpose) -> Result<Value, String> {
+        self.parse_counted(bytes, purpose).map(|(v, _)| v)
+    }
+
+    /// [`Self::parse_answer`], also saying how many values were built.
+    fn parse_counted(&mut self, bytes: &[u8], purpose: &Purpose) -> Result<(Value, usize), String> {
+        let parsed = jsonrpc::parse_json_bounded(bytes)?;
+        if *purpose == Purpose::ToolsList {
+            self.report.tool_list_values += parsed.values;
+        }
+        Ok((parsed.value, parsed.values))
     }
 
     pub(super) fn start_connect(&mut self, host: String, port: u16, tls: bool, now: u64) {
@@ -428,6 +520,9 @@ impl Probe {
             return;
         }
         ex.received = ex.received.saturating_add(chunk.len());
+        if ex.purpose == Purpose::ToolsList {
+            self.report.tool_list_bytes = self.report.tool_list_bytes.saturating_add(chunk.len());
+        }
         match ex.mode {
             BodyMode::Buffer | BodyMode::Raw => {
                 let ok_status = (200..300).contains(&ex.status);
@@ -505,8 +600,34 @@ impl Probe {
                 }
                 ex.wants_endpoint = false;
                 let base = ex.request.as_ref().and_then(|r| Url::parse(&r.url).ok());
+                let stream_origin = base.as_ref().map(Url::origin);
                 let endpoint = base.and_then(|b| b.join(event.data.trim()).ok());
                 return match endpoint {
+                    // The endpoint would get every POST, with the caller's
+                    // headers: only on the stream's own origin, as the
+                    // official SDKs require.
+                    Some(endpoint)
+                        if matches!(endpoint.scheme(), "http" | "https")
+                            && Some(endpoint.origin()) != stream_origin =>
+                    {
+                        self.cancel(id);
+                        let why = format!(
+                            "the endpoint event names another origin ({}) than the event stream's: refused, as the official SDKs do, so no request or credential goes there",
+                            endpoint.origin().ascii_serialization()
+                        );
+                        self.report
+                            .finding(crate::verdict::Mode::HandshakeFailed, why.clone());
+                        self.deliver(
+                            id,
+                            Outcome::NotMcp {
+                                status,
+                                why,
+                                excerpt: String::new(),
+                            },
+                            now,
+                        );
+                        true
+                    }
                     Some(endpoint) if matches!(endpoint.scheme(), "http" | "https") => {
                         // The stream stays open: answers arrive on it.
                         ex.deadline_ms = self.deadline_ms;
@@ -522,7 +643,7 @@ impl Probe {
                         self.cancel(id);
                         let why = format!(
                             "the endpoint event's data {:?} is not a usable URL",
-                            event.data
+                            crate::verdict::cut_text(&event.data, crate::verdict::MAX_QUOTED_CHARS)
                         );
                         self.deliver(
                             id,
@@ -538,7 +659,15 @@ impl Probe {
                 };
             }
             // A message on the legacy stream: the answer to the request waiting on it?
-            let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else {
+            let waiting_purpose = self.conv.stream_wait.as_ref().map(|w| w.1.clone());
+            if waiting_purpose == Some(Purpose::ToolsList) {
+                self.report.tool_list_bytes =
+                    self.report.tool_list_bytes.saturating_add(event.data.len());
+            }
+            let Ok((msg, values)) = self.parse_counted(
+                event.data.as_bytes(),
+                waiting_purpose.as_ref().unwrap_or(&Purpose::SseOpen),
+            ) else {
                 return false;
             };
             let waiting = self.conv.stream_wait.as_ref().map(|w| w.0);
@@ -564,15 +693,27 @@ impl Probe {
                         );
                     }
                 }
-                _ if self.conv.stream_inbox.len() < 32 => self.conv.stream_inbox.push(resp),
+                // Kept for a request not yet waiting, within one answer's
+                // worth of values in all: the stream is the server's to fill.
+                _ if self.conv.stream_inbox.len() < 32
+                    && self.report.stream_inbox_values + values
+                        <= crate::bounded_json::MAX_VALUES =>
+                {
+                    self.report.stream_inbox_values += values;
+                    self.conv.stream_inbox.push(resp)
+                }
                 _ => {}
             }
             return false;
         }
         // An SSE answer to one POST: notifications first, then the response.
         let rpc_id = ex.rpc_id.unwrap_or(0);
-        let Ok(msg) = jsonrpc::parse_json(event.data.as_bytes()) else {
+        let purpose = ex.purpose.clone();
+        let Ok(msg) = self.parse_answer(event.data.as_bytes(), &purpose) else {
             return false;
+        };
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return true;
         };
         let Some(resp) = jsonrpc::pick_response(msg, rpc_id) else {
             return false;
@@ -715,7 +856,7 @@ impl Probe {
 
     /// Reads a buffered answer into an outcome.
     fn judge_body(
-        &self,
+        &mut self,
         status: u16,
         headers: Headers,
         body: Vec<u8>,
@@ -724,12 +865,14 @@ impl Probe {
         purpose: &Purpose,
     ) -> Outcome {
         let ok = (200..300).contains(&status);
-        let parsed = jsonrpc::parse_json(&body);
-        let reply = parsed
-            .as_ref()
-            .ok()
-            .and_then(|v| jsonrpc::pick_response(v.clone(), rpc_id.unwrap_or(0)))
-            .filter(jsonrpc::is_response);
+        // Parsed once and picked from without a copy: a tool list can be large.
+        let (reply, parsed) = match self.parse_answer(&body, purpose) {
+            Ok(v) => (
+                jsonrpc::pick_response(v, rpc_id.unwrap_or(0)).filter(jsonrpc::is_response),
+                Ok(()),
+            ),
+            Err(e) => (None, Err(e)),
+        };
         if let Some(p) = self.platform(status, &headers, &body, purpose) {
             if reply.is_none() {
                 return p;
@@ -760,6 +903,7 @@ impl Probe {
             },
             (None, Err(why)) => {
                 let ct = header(&headers, "content-type").unwrap_or("no content type");
+                let ct = crate::verdict::cut_text(ct, crate::verdict::MAX_QUOTED_CHARS);
                 Outcome::NotMcp {
                     status,
                     why: format!("{why}; content type {ct}"),

@@ -162,6 +162,14 @@ const EXCEL: &str = "excel-mcp-server 2.2.2";
 const MOTHERDUCK: &str = "mcp-server-motherduck 1.1.0";
 const PLAYWRIGHT: &str = "@playwright/mcp 0.0.83";
 const CONTEXT7: &str = "@upstash/context7-mcp 4.1.1";
+const EVERYTHING: &str = "@modelcontextprotocol/server-everything 2026.8.31";
+const FILESYSTEM: &str = "@modelcontextprotocol/server-filesystem 2026.8.31";
+const MEMORY: &str = "@modelcontextprotocol/server-memory 2026.8.31";
+const THINKING: &str = "@modelcontextprotocol/server-sequential-thinking 2026.8.31";
+const SQLITE: &str = "mcp-server-sqlite 2025.4.25";
+const TIME: &str = "mcp-server-time 2026.10.19";
+const FETCH: &str = "mcp-server-fetch 2026.10.24";
+const GIT: &str = "mcp-server-git 2026.10.19";
 
 /// Each proxy serves the reference memory server, started on stdio by the proxy.
 const PROXY_NPM_ARGS: &[&str] = &[
@@ -295,7 +303,8 @@ const ROWS: &[Row] = &[
     row!("excel stdio cold", EXCEL, PyBin("fastmcp4", "excel-mcp-server"), &["stdio", "--allow-dir", "{dir}"],
         StdioCold, OK, UP, &[Also::Called("list_workbooks")], LateStdioAnswer),
     row!("motherduck http", MOTHERDUCK, PyBin("fastmcp4", "mcp-server-motherduck"),
-        &["--transport", "http", "--host", "127.0.0.1", "--port", "{port}", "--db-path", ":memory:", "--read-write"],
+        &["--transport", "http", "--host", "127.0.0.1", "--port", "{port}",
+          "--db-path", ":memory:", "--read-write"],
         Http("127.0.0.1", "/mcp"), OK, UP, &[Also::NotCalled("execute_query")], Nothing),
     row!("motherduck stdio", MOTHERDUCK, PyBin("fastmcp4", "mcp-server-motherduck"),
         &["--db-path", ":memory:", "--read-write"],
@@ -309,7 +318,8 @@ const ROWS: &[Row] = &[
     row!("playwright http by IP", PLAYWRIGHT, NodeBin("playwright-mcp"),
         &["--host", "127.0.0.1", "--port", "{port}"],
         Http("127.0.0.1", "/mcp"), "http_error", "down",
-        &[Also::ReasonHas("Access is only allowed at localhost"), Also::Never("Authorization: Bearer")], HostRefusal),
+        &[Also::ReasonHas("Access is only allowed at localhost"), Also::Never("Authorization: Bearer")],
+        HostRefusal),
     row!("playwright stdio", PLAYWRIGHT, NodeBin("playwright-mcp"), &[],
         Stdio, OK, UP, &[LEGACY_STDIO, Also::NotCalled("browser_find")], OpenWorldHint),
     row!("context7 http", CONTEXT7, NodeBin("context7-mcp"), &["--transport", "http", "--port", "{port}"],
@@ -317,39 +327,31 @@ const ROWS: &[Row] = &[
     row!("context7 stdio", CONTEXT7, NodeBin("context7-mcp"), &[],
         Stdio, OK, UP, &[MODERN_STDIO, Also::NotCalled("resolve-library-id")], LateStdioAnswer),
     // -- The reference servers on stdio (npm, then PyPI warm and cold).
-    row!("server-everything stdio", "@modelcontextprotocol/server-everything 2026.8.31", NodeBin("mcp-server-everything"),
-        &["stdio"],
+    row!("server-everything stdio", EVERYTHING, NodeBin("mcp-server-everything"), &["stdio"],
         Stdio, OK, UP, &[LEGACY_STDIO], Nothing),
-    row!("server-filesystem stdio", "@modelcontextprotocol/server-filesystem 2026.8.31", NodeBin("mcp-server-filesystem"),
-        &["{dir}"],
+    row!("server-filesystem stdio", FILESYSTEM, NodeBin("mcp-server-filesystem"), &["{dir}"],
         Stdio, OK, UP, &[LEGACY_STDIO, Also::Called("list_allowed_directories")], Nothing),
-    row!("server-memory stdio", "@modelcontextprotocol/server-memory 2026.8.31", NodeBin("mcp-server-memory"),
-        &[],
+    row!("server-memory stdio", MEMORY, NodeBin("mcp-server-memory"), &[],
         Stdio, OK, UP, &[LEGACY_STDIO, Also::Called("read_graph")], Nothing),
-    row!("server-sequential-thinking stdio", "@modelcontextprotocol/server-sequential-thinking 2026.8.31", NodeBin("mcp-server-sequential-thinking"),
-        &[],
+    row!("server-sequential-thinking stdio", THINKING, NodeBin("mcp-server-sequential-thinking"), &[],
         Stdio, OK, UP, &[LEGACY_STDIO], Nothing),
-    row!("mcp-server-time stdio", "mcp-server-time 2026.10.19", PyBin("fastmcp4", "mcp-server-time"),
-        &["--local-timezone", "UTC"],
+    row!("mcp-server-time stdio", TIME, PyBin("fastmcp4", "mcp-server-time"), &["--local-timezone", "UTC"],
         Stdio, OK, UP, &[MODERN_STDIO], LateStdioAnswer),
-    row!("mcp-server-time stdio cold", "mcp-server-time 2026.10.19", PyBin("fastmcp4", "mcp-server-time"),
+    row!("mcp-server-time stdio cold", TIME, PyBin("fastmcp4", "mcp-server-time"),
         &["--local-timezone", "UTC"],
         StdioCold, OK, UP, &[MODERN_STDIO], LateStdioAnswer),
-    row!("mcp-server-fetch stdio", "mcp-server-fetch 2026.10.24", PyBin("fastmcp4", "mcp-server-fetch"), &[],
+    row!("mcp-server-fetch stdio", FETCH, PyBin("fastmcp4", "mcp-server-fetch"), &[],
         Stdio, OK, UP, &[MODERN_STDIO, Also::NotCalled("fetch")], LateStdioAnswer),
-    row!("mcp-server-fetch stdio cold", "mcp-server-fetch 2026.10.24", PyBin("fastmcp4", "mcp-server-fetch"),
-        &[],
+    row!("mcp-server-fetch stdio cold", FETCH, PyBin("fastmcp4", "mcp-server-fetch"), &[],
         StdioCold, OK, UP, &[MODERN_STDIO, Also::NotCalled("fetch")], LateStdioAnswer),
-    row!("mcp-server-git stdio", "mcp-server-git 2026.10.19", PyBin("fastmcp4", "mcp-server-git"),
-        &["--repository", "{dir}"],
+    row!("mcp-server-git stdio", GIT, PyBin("fastmcp4", "mcp-server-git"), &["--repository", "{dir}"],
         Stdio, OK, UP, &[MODERN_STDIO], LateStdioAnswer),
-    row!("mcp-server-git stdio cold", "mcp-server-git 2026.10.19", PyBin("fastmcp4", "mcp-server-git"),
-        &["--repository", "{dir}"],
+    row!("mcp-server-git stdio cold", GIT, PyBin("fastmcp4", "mcp-server-git"), &["--repository", "{dir}"],
         StdioCold, OK, UP, &[MODERN_STDIO], LateStdioAnswer),
-    row!("mcp-server-sqlite stdio", "mcp-server-sqlite 2025.4.25", PyBin("fastmcp3", "mcp-server-sqlite"),
+    row!("mcp-server-sqlite stdio", SQLITE, PyBin("fastmcp3", "mcp-server-sqlite"),
         &["--db-path", "{dir}/test.db"],
         Stdio, OK, UP, &[LEGACY_STDIO, Also::Called("list_tables")], Nothing),
-    row!("mcp-server-sqlite stdio cold", "mcp-server-sqlite 2025.4.25", PyBin("fastmcp3", "mcp-server-sqlite"),
+    row!("mcp-server-sqlite stdio cold", SQLITE, PyBin("fastmcp3", "mcp-server-sqlite"),
         &["--db-path", "{dir}/test.db"],
         StdioCold, OK, UP, &[LEGACY_STDIO, Also::Called("list_tables")], LateStdioAnswer),
 ];

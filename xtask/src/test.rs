@@ -111,6 +111,8 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
         .env("MCPROBE_PY_MCP1", tools.py_mcp1())
         .env("MCPROBE_PY_MCP2", tools.py_mcp2())
         .env("MCPROBE_PEERS_DIR", root.join("peers"))
+        .env("MCPROBE_REAL_PEERS_NPM", tools.real_peers_npm())
+        .env("MCPROBE_REAL_PEERS_PY", tools.real_peers_py())
         .env("MCPROBE_REQUIRE_PEERS", "1")
         // The edge tests build the Worker (and the browser test the page)
         // themselves and run them under wrangler dev.
@@ -222,6 +224,8 @@ mod tests {
             "MCPROBE_PY_MCP1",
             "MCPROBE_PY_MCP2",
             "MCPROBE_PEERS_DIR",
+            "MCPROBE_REAL_PEERS_NPM",
+            "MCPROBE_REAL_PEERS_PY",
         ] {
             let value = envs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
             assert!(

@@ -39,6 +39,63 @@ pub const PY_MCP2_VERSION: &str = "2.3.0";
 /// The core must keep building for the browser and the Worker.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// The real-peer matrix (`crates/cli/tests/real_peers.rs`): MCP servers and SDKs as
+/// published, started by the tests in each of their transport modes. npm packages,
+/// installed together into `.tools/peers-npm` (the SDK-based servers' scripts in
+/// `crates/cli/tests/peers/` find them through NODE_PATH).
+pub const REAL_PEERS_NPM: [(&str, &str); 16] = [
+    ("@modelcontextprotocol/sdk", "1.32.2"),
+    ("@modelcontextprotocol/server", "2.4.0"),
+    (
+        "@modelcontextprotocol/server-everything",
+        SERVER_EVERYTHING_VERSION,
+    ),
+    ("@modelcontextprotocol/server-filesystem", "2026.8.31"),
+    ("@modelcontextprotocol/server-memory", "2026.8.31"),
+    (
+        "@modelcontextprotocol/server-sequential-thinking",
+        "2026.8.31",
+    ),
+    ("@playwright/mcp", "0.0.83"),
+    ("@tmcp/adapter-zod", "0.1.7"),
+    ("@tmcp/transport-http", "0.9.0"),
+    ("@tmcp/transport-stdio", "0.5.0"),
+    ("@upstash/context7-mcp", "4.1.1"),
+    ("fastmcp", "4.20.16"),
+    ("mcp-handler", "2.4.0"),
+    ("mcp-proxy", "6.7.19"),
+    ("tmcp", "1.20.0"),
+    ("zod", "4.6.7"),
+];
+
+/// The matrix's PyPI packages: one venv under `.tools/peers-py/` per set that can share
+/// one `mcp` version (fastmcp 4 and the reference servers need `mcp` 2.x; fastmcp 3,
+/// PyPI's mcp-proxy and mcp-server-sqlite need 1.x; fastmcp 2 pins its own).
+pub const REAL_PEERS_PY: [(&str, &[&str]); 3] = [
+    (
+        "fastmcp4",
+        &[
+            "fastmcp==4.2.3",
+            "mcp==2.3.0",
+            "mcp-server-time==2026.10.19",
+            "mcp-server-fetch==2026.10.24",
+            "mcp-server-git==2026.10.19",
+            "excel-mcp-server==2.2.2",
+            "mcp-server-motherduck==1.1.0",
+        ],
+    ),
+    (
+        "fastmcp3",
+        &[
+            "fastmcp==3.4.11",
+            "mcp==1.30.0",
+            "mcp-proxy==0.13.0",
+            "mcp-server-sqlite==2025.4.25",
+        ],
+    ),
+    ("fastmcp2", &["fastmcp==2.14.7"]),
+];
+
 /// The stamp each step leaves in its folder once it succeeded.
 const STAMP: &str = ".xtask-stamp";
 
@@ -112,7 +169,18 @@ impl Tools {
         self.root.join("peers")
     }
 
-    /// The variables `crates/cli/tests/peers.rs` reads (all absolute paths).
+    /// The real-peer matrix's npm packages (`NODE_PATH` for its scripts).
+    pub fn real_peers_npm(&self) -> PathBuf {
+        self.dir.join("peers-npm/node_modules")
+    }
+
+    /// The real-peer matrix's venvs, one folder per entry of [`REAL_PEERS_PY`].
+    pub fn real_peers_py(&self) -> PathBuf {
+        self.dir.join("peers-py")
+    }
+
+    /// The variables `crates/cli/tests/peers.rs` and `real_peers.rs` read (all
+    /// absolute paths).
     /// Fails, naming the first missing one, when the tools are not installed.
     pub fn peer_env(&self) -> Result<Vec<(&'static str, PathBuf)>> {
         let vars = vec![
@@ -121,6 +189,8 @@ impl Tools {
             ("MCPROBE_PY_MCP1", self.py_mcp1()),
             ("MCPROBE_PY_MCP2", self.py_mcp2()),
             ("MCPROBE_PEERS_DIR", self.peers_dir()),
+            ("MCPROBE_REAL_PEERS_NPM", self.real_peers_npm()),
+            ("MCPROBE_REAL_PEERS_PY", self.real_peers_py()),
         ];
         for (key, path) in &vars {
             if !path.exists() {
@@ -165,6 +235,26 @@ impl Tools {
                 stamp: format!("mcp=={PY_MCP2_VERSION}"),
                 outputs: vec![self.py_mcp2()],
                 install: |t| install_venv(&t.dir.join("py-mcp2"), PY_MCP2_VERSION),
+            },
+            Step {
+                label: format!("npm real peers ({} packages)", REAL_PEERS_NPM.len()),
+                dir: self.dir.join("peers-npm"),
+                stamp: real_peers_package_json(),
+                outputs: REAL_PEERS_NPM
+                    .iter()
+                    .map(|(name, _)| self.real_peers_npm().join(name).join("package.json"))
+                    .collect(),
+                install: install_real_peers_npm,
+            },
+            Step {
+                label: format!("python real peers ({} venvs)", REAL_PEERS_PY.len()),
+                dir: self.real_peers_py(),
+                stamp: real_peers_py_stamp(),
+                outputs: REAL_PEERS_PY
+                    .iter()
+                    .map(|(venv, _)| self.real_peers_py().join(venv).join("bin/python"))
+                    .collect(),
+                install: install_real_peers_py,
             },
             // Later issues: wasm-bindgen-cli 0.2.130 (cargo install --root .tools/cargo,
             // without --locked), worker-build 0.8.7 (--locked), wrangler / binaryen /
@@ -303,6 +393,84 @@ fn install_venv(dir: &Path, mcp_version: &str) -> Result<()> {
     )
 }
 
+/// The package.json of `.tools/peers-npm` (also its step's stamp).
+fn real_peers_package_json() -> String {
+    let dependencies: serde_json::Map<String, serde_json::Value> = REAL_PEERS_NPM
+        .iter()
+        .map(|(name, version)| (name.to_string(), (*version).into()))
+        .collect();
+    let manifest = serde_json::json!({
+        "name": "mcprobe-real-peers",
+        "private": true,
+        "description": "Written by `cargo xtask install`; edit the pins in xtask/src/tools.rs",
+        "dependencies": dependencies,
+    });
+    format!("{manifest:#}\n")
+}
+
+fn install_real_peers_npm(tools: &Tools) -> Result<()> {
+    let dir = tools.dir.join("peers-npm");
+    std::fs::write(dir.join("package.json"), real_peers_package_json())
+        .with_context(|| format!("writing {}/package.json", dir.display()))?;
+    // @playwright/mcp's `playwright` has no install script that fetches a browser;
+    // this keeps it so should a later version add one (the tests need none).
+    let mut cmd = npm(tools)?;
+    cmd.current_dir(&dir)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .arg("install");
+    run_cmd(&mut cmd)
+}
+
+/// The venvs and their pins, one line each (the step's stamp).
+fn real_peers_py_stamp() -> String {
+    REAL_PEERS_PY
+        .iter()
+        .map(|(venv, packages)| format!("{venv}: {}\n", packages.join(" ")))
+        .collect()
+}
+
+/// The three venvs are made one after another (venv creation is quick) and filled by
+/// three pip runs at once: each mostly waits on downloads, so together they take about
+/// as long as the largest.
+fn install_real_peers_py(tools: &Tools) -> Result<()> {
+    let mut running = Vec::new();
+    for (venv, packages) in REAL_PEERS_PY {
+        let dir = tools.real_peers_py().join(venv);
+        if dir.exists() {
+            // A half-made venv from a run that died: start it again from nothing.
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+        run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+        let mut pip = Command::new(dir.join("bin/python"));
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(packages);
+        let line = crate::display_cmd(&pip);
+        let child = pip
+            .spawn()
+            .with_context(|| format!("could not start `{line}`"))?;
+        running.push((line, child));
+    }
+    let mut failed = Vec::new();
+    for (line, mut child) in running {
+        let status = child
+            .wait()
+            .with_context(|| format!("waiting for `{line}`"))?;
+        if !status.success() {
+            failed.push(format!("`{line}` failed ({status})"));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("; "));
+    }
+    Ok(())
+}
+
 /// rustup is its own idempotence check: ask what is installed first, so the common
 /// case costs one quick call and no network.
 fn ensure_wasm_target() -> Result<()> {
@@ -338,6 +506,38 @@ mod tests {
                 "{name} is not pinned exactly: {v}"
             );
         }
+    }
+
+    #[test]
+    fn real_peers_are_pinned_exactly() {
+        let parsed: serde_json::Value =
+            serde_json::from_str(&real_peers_package_json()).expect("valid JSON");
+        let deps = parsed["dependencies"].as_object().expect("dependencies");
+        assert_eq!(
+            deps.len(),
+            REAL_PEERS_NPM.len(),
+            "a package is listed twice"
+        );
+        for (name, version) in deps {
+            let v = version.as_str().expect("string version");
+            assert!(
+                !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                "{name} is not pinned exactly: {v}"
+            );
+        }
+        for (venv, packages) in REAL_PEERS_PY {
+            for package in packages {
+                let version = package.split_once("==").map(|(_, v)| v).unwrap_or("");
+                assert!(
+                    !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.'),
+                    "{venv}: {package} is not pinned exactly"
+                );
+            }
+        }
+        // The venvs' stamp names every pin, so changing one reinstalls.
+        let stamp = real_peers_py_stamp();
+        assert!(stamp.contains("fastmcp4: fastmcp==4.2.3 "), "{stamp}");
+        assert_eq!(stamp.lines().count(), REAL_PEERS_PY.len());
     }
 
     #[test]

@@ -27,6 +27,9 @@ fn cases(n: u32) -> ProptestConfig {
     if std::env::var_os("PROPTEST_CASES").is_none() {
         c.cases = n;
     }
+    // Integration tests have no lib.rs beside them for proptest's regression
+    // files: a failure prints its minimal input instead.
+    c.failure_persistence = None;
     c
 }
 

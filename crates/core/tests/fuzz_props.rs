@@ -280,3 +280,21 @@ proptest! {
         let _ = classify_ip(std::net::Ipv4Addr::from(v4).into());
     }
 }
+
+/// Found by the `fingerprint` cargo-fuzz target: a decimal longer than an f64
+/// holds must parse to the nearest f64, or its canonical text changes when
+/// read back (and so would a hash recomputed from a stored definition).
+#[test]
+fn canonical_json_survives_a_round_trip_of_long_decimals() {
+    for text in [
+        "-4044444.4444444444449",
+        "0.30000000000000004441",
+        "1e-400",
+        "123456789012345678901234567890",
+    ] {
+        let v: Value = serde_json::from_str(text).expect("a number");
+        let c = canonical_json(&v);
+        let back: Value = serde_json::from_str(&c).expect("canonical JSON parses");
+        assert_eq!(canonical_json(&back), c, "{text}");
+    }
+}

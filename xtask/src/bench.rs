@@ -1286,7 +1286,7 @@ fn scan_bench(root: &Path, mcprobe: &Path, fleet: &Path) -> Result<ScanBench> {
             Command::new(mcprobe)
         };
         cmd.arg("scan")
-            .args(["--registry", &reg.url, "--out"])
+            .args(["--allow-private", "--registry", &reg.url, "--out"])
             .arg(&out);
         for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
             cmd.env_remove(var).env_remove(var.to_ascii_lowercase());

@@ -227,7 +227,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let net = NetConfig { tls, resolve };
+    let net = NetConfig {
+        tls,
+        resolve,
+        guard: None,
+    };
     let (mut verdict, snapshot): (Verdict, Option<Snapshot>) = runtime.block_on(async {
         if stdio {
             crate::stdio::run_stdio(probe, &clock, &args.command).await

@@ -36,6 +36,10 @@ pub struct NetConfig {
     pub tls: TlsSetup,
     /// `--resolve HOST:PORT:ADDR` pins.
     pub resolve: Vec<(String, u16, SocketAddr)>,
+    /// `scan`'s address policy, applied to every URL fetched and every
+    /// address connected to (`None`: `check` and `watch`, whose URLs are the
+    /// operator's own).
+    pub guard: Option<Arc<crate::guard::Guard>>,
 }
 
 /// Milliseconds since the host loop started: the probe's clock.
@@ -87,6 +91,10 @@ pub async fn run_http_with(
                 );
             }
             Action::Http { id, request, .. } => {
+                if let Some(Err(e)) = net.guard.as_ref().map(|g| g.check_fetch(&request.url)) {
+                    probe.on_error(id, e, clock.now_ms());
+                    continue;
+                }
                 let tx = tx.clone();
                 let client = client.clone();
                 tasks.insert(
@@ -146,9 +154,15 @@ pub fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .pool_max_idle_per_host(4);
-    for (host, port, addr) in &net.resolve {
-        let _ = port;
-        builder = builder.resolve(host, *addr);
+    if let Some(guard) = &net.guard {
+        // The guard's resolver applies the pins itself: reqwest's overrides
+        // would bypass it.
+        builder = builder.dns_resolver(guard.resolver());
+    } else {
+        for (host, port, addr) in &net.resolve {
+            let _ = port;
+            builder = builder.resolve(host, *addr);
+        }
     }
     Ok(builder.build()?)
 }
@@ -247,6 +261,9 @@ async fn preflight_inner(
         return Err(TransportError::Dns {
             message: "no A or AAAA record".into(),
         });
+    }
+    if let Some(guard) = &net.guard {
+        guard.check_connect(&req.host, &addrs)?;
     }
     let dns_ms = ms_since(t0);
     let t1 = Instant::now();

@@ -5,6 +5,8 @@
 //! [`stdio`] over a child process; [`render`] prints verdicts.
 
 pub mod check;
+pub mod cli;
+pub mod guard;
 pub mod host;
 pub mod render;
 pub mod scan;

@@ -1,32 +1,13 @@
 //! `mcprobe`: is this MCP server up AND answering MCP correctly, and did its
 //! tools change? Wiring only; see the library crate.
 
-use clap::{Parser, Subcommand};
-use mcprobe::check::{self, CheckArgs};
-use mcprobe::scan::{self, ScanArgs};
-use mcprobe::watch::{self, WatchArgs};
+use clap::Parser;
+use mcprobe::check;
+use mcprobe::cli::{Cli, Command};
+use mcprobe::render::clean;
+use mcprobe::scan;
+use mcprobe::watch;
 use mcprobe::UsageError;
-
-#[derive(Parser)]
-#[command(
-    name = "mcprobe",
-    version,
-    about = "Probe MCP servers: one verdict for every failure mode"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Probe one MCP server (URL, or `-- CMD ARGS...` for stdio) and print its verdict.
-    Check(CheckArgs),
-    /// Probe every endpoint that registries (--registry) or files (--file) list, and write an audit.
-    Scan(ScanArgs),
-    /// Run the alerting policy over the monitors of a TOML file (state in SQLite).
-    Watch(WatchArgs),
-}
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -47,7 +28,10 @@ fn main() {
                 .filter(|a| matches!(a.as_str(), "check" | "scan" | "watch"))
                 .map(|a| format!(" {a}"))
                 .unwrap_or_default();
-            eprintln!("mcprobe: {}; see `mcprobe{sub} --help`", said.join(" "));
+            eprintln!(
+                "mcprobe: {}; see `mcprobe{sub} --help`",
+                clean(&said.join(" "))
+            );
             std::process::exit(2);
         }
         Err(e) => {
@@ -64,9 +48,9 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             if let Some(usage) = e.downcast_ref::<UsageError>() {
-                eprintln!("mcprobe: {usage}");
+                eprintln!("mcprobe: {}", clean(&usage.to_string()));
             } else {
-                eprintln!("mcprobe: {e:#}");
+                eprintln!("mcprobe: {}", clean(&format!("{e:#}")));
             }
             std::process::exit(2);
         }

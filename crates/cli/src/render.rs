@@ -216,11 +216,25 @@ fn transport_label(t: Transport) -> &'static str {
 }
 
 /// Makes server-provided text safe for one terminal line: control characters
-/// (C0 including ESC, CR and LF, DEL, C1) and the bidirectional overrides that
-/// can disguise text are shown escaped (`\u{1b}`, `\n`) instead of acting.
-fn clean(s: &str) -> Cow<'_, str> {
+/// (C0 including ESC, CR and LF, DEL, C1 such as the one-byte CSI `U+009B`),
+/// the bidirectional overrides, isolates and marks that can disguise text, and
+/// the Unicode line and paragraph separators are shown escaped (`\u{1b}`,
+/// `\n`) instead of acting. Every place where text from a server, a registry
+/// or a webhook receiver reaches a terminal goes through this one function
+/// (`check`, `scan`'s stderr, `watch`'s log and `--status`).
+pub fn clean(s: &str) -> Cow<'_, str> {
     fn unsafe_char(c: char) -> bool {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        c.is_control()
+            || matches!(
+                c,
+                '\u{202a}'..='\u{202e}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{200e}'
+                    | '\u{200f}'
+                    | '\u{061c}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+            )
     }
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
@@ -267,5 +281,31 @@ impl Paint {
 
     fn bold(&self, text: &str) -> String {
         self.paint(BOLD, text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn terminal_controls_are_shown_not_obeyed() {
+        for (raw, shown) in [
+            ("\u{1b}[2J\u{1b}[H", "\\u{1b}[2J\\u{1b}[H"), // clear screen, home
+            ("\u{1b}]0;pwned\u{7}", "\\u{1b}]0;pwned\\u{7}"), // window title (OSC)
+            ("\u{9b}2J", "\\u{9b}2J"),                    // C1 CSI, one byte
+            ("\u{85}next", "\\u{85}next"),                // C1 NEL
+            ("a\r\nb\tc", "a\\r\\nb\\tc"),
+            ("\u{7f}", "\\u{7f}"),
+            ("ok \u{202e}gnp.exe", "ok \\u{202e}gnp.exe"), // right-to-left override
+            ("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}"),  // isolates
+            ("\u{200f}\u{61c}", "\\u{200f}\\u{61c}"),      // marks
+            ("line\u{2028}break", "line\\u{2028}break"),
+        ] {
+            assert_eq!(clean(raw), shown, "{raw:?}");
+        }
+        // Plain text, accents and emoji are left alone and not copied.
+        let plain = "Überprüfung ✓ 東京 🚀";
+        assert!(matches!(clean(plain), std::borrow::Cow::Borrowed(_)));
     }
 }

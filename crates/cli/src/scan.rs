@@ -39,9 +39,11 @@ use mcprobe_core::{Probe, Verdict};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use crate::guard::Guard;
 use crate::host::{Clock, NetConfig};
 use crate::tls::TlsSetup;
 use crate::UsageError;
+use mcprobe_core::address::Policy as AddressPolicy;
 
 /// Probes in flight against one `host:port` at most: a registry lists many
 /// endpoints of one host, and an audit must not look like an attack.
@@ -58,7 +60,9 @@ const PAGE_LIMIT: u32 = 100;
 const MAX_PAGES: u32 = 5_000;
 /// A registry page's deadline and size cap.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_PAGE_BYTES: usize = 32 * 1024 * 1024;
+/// 8 MiB: the official API's 100-entry pages are a few hundred KB, and a
+/// page is held whole while it is read, so this bounds what a registry costs.
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 /// A probe that outlives its own deadline by this is cut off by the host.
 const WATCHDOG_GRACE: Duration = Duration::from_secs(5);
 /// Problems of one source kept in the report (the rest are counted).
@@ -91,8 +95,15 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
     /// Pin a host and port to an address, like curl: HOST:PORT:ADDR (repeatable).
+    /// A pinned address is judged by the address policy like a resolved one.
     #[arg(long, value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
+    /// Also probe listed endpoints on loopback, private and link-local
+    /// addresses (an internal registry, scanned on purpose). Without it they
+    /// are reported as refused, not probed. Cloud metadata addresses are
+    /// refused either way.
+    #[arg(long)]
+    pub allow_private: bool,
 }
 
 /// Runs `mcprobe scan`; returns the process exit code (0 done, 130 interrupted).
@@ -156,6 +167,14 @@ impl Plan {
             .iter()
             .map(|r| crate::check::parse_resolve(r))
             .collect::<Result<Vec<_>, _>>()?;
+        let guard = Arc::new(Guard::new(
+            AddressPolicy {
+                allow_loopback: false,
+                allow_private: args.allow_private,
+            },
+            resolve.clone(),
+            &registries,
+        ));
         let ca =
             match &args.cacert {
                 Some(p) => Some(std::fs::read(p).map_err(|e| {
@@ -171,7 +190,11 @@ impl Plan {
             concurrency: args.concurrency,
             timeout_ms,
             baseline_dir: args.baseline_dir.clone(),
-            net: NetConfig { tls, resolve },
+            net: NetConfig {
+                tls,
+                resolve,
+                guard: Some(guard),
+            },
         })
     }
 }
@@ -216,14 +239,33 @@ pub fn parse_url_list(text: &str) -> Vec<&str> {
 }
 
 fn registry_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
+    // The registries named on the command line are trusted (the guard knows
+    // their hosts); a redirect elsewhere meets the address policy.
+    let guard = net.guard.clone();
+    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 5 {
+            return attempt.error("more than 5 redirects");
+        }
+        match guard
+            .as_ref()
+            .and_then(|g| g.refuse_url(attempt.url().as_str()))
+        {
+            Some(refused) => attempt.error(refused),
+            None => attempt.follow(),
+        }
+    });
     let mut builder = reqwest::Client::builder()
         .use_preconfigured_tls((*net.tls.client_config()).clone())
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(redirects)
         .timeout(PAGE_TIMEOUT)
         .user_agent(concat!("mcprobe/", env!("CARGO_PKG_VERSION"), " (scan)"))
         .no_proxy();
-    for (host, _, addr) in &net.resolve {
-        builder = builder.resolve(host, *addr);
+    if let Some(guard) = &net.guard {
+        builder = builder.dns_resolver(guard.resolver());
+    } else {
+        for (host, _, addr) in &net.resolve {
+            builder = builder.resolve(host, *addr);
+        }
     }
     Ok(builder.build()?)
 }
@@ -433,8 +475,17 @@ struct Ctx {
 /// One endpoint done.
 struct Done {
     index: usize,
-    result: Result<(Verdict, Option<Snapshot>), String>,
+    result: Result<(Verdict, Option<Snapshot>), NotProbed>,
     retries: u32,
+}
+
+/// Why an endpoint has no verdict.
+enum NotProbed {
+    /// The probe could not run (the text says why).
+    Failed(String),
+    /// The address policy refused it: never connected to, not a failure of
+    /// the server.
+    Refused(String),
 }
 
 async fn probe_endpoint(ctx: Arc<Ctx>, gate: Arc<HostGate>, index: usize, url: String) -> Done {
@@ -442,6 +493,19 @@ async fn probe_endpoint(ctx: Arc<Ctx>, gate: Arc<HostGate>, index: usize, url: S
         .baseline_dir
         .as_ref()
         .and_then(|d| read_snapshot(&d.join(registry::baseline_file_name(&url))));
+    if let Some(guard) = &ctx.net.guard {
+        // Judged before any connection (a slot bounds the DNS lookups too).
+        let slot = ctx.global.acquire().await;
+        let admitted = guard.admit(&url).await;
+        drop(slot);
+        if let Err(refused) = admitted {
+            return Done {
+                index,
+                result: Err(NotProbed::Refused(refused.text)),
+                retries: 0,
+            };
+        }
+    }
     let mut attempt = 0;
     loop {
         // Host slot first, then a global one: a task waiting on a busy host
@@ -463,7 +527,7 @@ async fn probe_endpoint(ctx: Arc<Ctx>, gate: Arc<HostGate>, index: usize, url: S
             _ => {
                 return Done {
                     index,
-                    result,
+                    result: result.map_err(NotProbed::Failed),
                     retries: attempt,
                 }
             }
@@ -563,6 +627,10 @@ pub struct EndpointRow {
     /// Why it could not be probed at all.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+    /// Why the address policy refused it (not probed, not a failure; see
+    /// `--allow-private`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refused: Option<String>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -584,6 +652,10 @@ pub struct Totals {
     pub probed: usize,
     /// To be probed but not reached (Ctrl-C) or could not be probed.
     pub not_probed: usize,
+    /// Refused by the address policy (loopback, private, metadata...): never
+    /// connected to, and not counted in `to_probe`.
+    #[serde(default)]
+    pub refused: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -682,7 +754,12 @@ async fn scan(plan: Plan) -> anyhow::Result<i32> {
     spinner.finish_and_clear();
     for s in &sources {
         if let Some(e) = &s.error {
-            eprintln!("mcprobe: registry {}: {e}", s.source);
+            // The error quotes the registry's own answer: cleaned, never raw.
+            eprintln!(
+                "mcprobe: registry {}: {}",
+                crate::render::clean(&s.source),
+                crate::render::clean(e)
+            );
         }
     }
     let endpoints: Vec<Endpoint> = set.endpoints().to_vec();
@@ -755,8 +832,13 @@ async fn scan(plan: Plan) -> anyhow::Result<i32> {
         row.retries = retries;
         let (mut verdict, snapshot) = match result {
             Ok(r) => r,
-            Err(e) => {
+            Err(NotProbed::Failed(e)) => {
                 row.error = Some(e);
+                bar.inc(1);
+                continue;
+            }
+            Err(NotProbed::Refused(why)) => {
+                row.refused = Some(why);
                 bar.inc(1);
                 continue;
             }
@@ -787,6 +869,7 @@ async fn scan(plan: Plan) -> anyhow::Result<i32> {
 
     // 3. Report.
     let probed = rows.iter().filter(|r| r.mode.is_some()).count();
+    let refused = rows.iter().filter(|r| r.refused.is_some()).count();
     let totals = Totals {
         listings: set.listings(),
         endpoints: endpoints.len(),
@@ -794,9 +877,10 @@ async fn scan(plan: Plan) -> anyhow::Result<i32> {
         templated: endpoints.iter().filter(|e| e.templated).count(),
         invalid: set.invalid().len(),
         deleted_skipped: sources.iter().map(|s| s.deleted).sum(),
-        to_probe: to_probe.len(),
+        to_probe: to_probe.len() - refused,
         probed,
-        not_probed: to_probe.len() - probed,
+        not_probed: to_probe.len() - refused - probed,
+        refused,
     };
     let report = ScanReport {
         format: 1,
@@ -844,6 +928,7 @@ fn row_of(ep: &Endpoint) -> EndpointRow {
         elapsed_ms: None,
         retries: 0,
         error: None,
+        refused: None,
     }
 }
 
@@ -892,6 +977,14 @@ fn print_summary(r: &ScanReport, out: &Path) {
         pct(Bucket::Loud),
         pct(Bucket::Quiet)
     );
+    if t.refused > 0 {
+        let _ = writeln!(
+            text,
+            "  {} endpoint(s) refused by the address policy, not probed (loopback, private or \
+             metadata addresses; --allow-private probes an internal registry on purpose)",
+            t.refused
+        );
+    }
     let _ = writeln!(text, "  report: {}", out.join("report.md").display());
     let mut stdout = std::io::stdout().lock();
     // A closed pipe is not worth an error: the files are written.
@@ -998,6 +1091,7 @@ pub fn render_markdown(r: &ScanReport) -> String {
         ("deleted entries skipped", t.deleted_skipped),
         ("templated (recorded, not probed)", t.templated),
         ("invalid URLs", t.invalid),
+        ("refused by the address policy (not probed)", t.refused),
         ("probed", t.probed),
         ("not probed", t.not_probed),
     ] {
@@ -1168,6 +1262,30 @@ pub fn render_markdown(r: &ScanReport) -> String {
                 e.mode
                     .map(|m| format!("`{m}`"))
                     .unwrap_or_else(|| "-".into())
+            );
+        }
+        o.push('\n');
+    }
+
+    let refused: Vec<&EndpointRow> = r.endpoints.iter().filter(|e| e.refused.is_some()).collect();
+    if !refused.is_empty() {
+        let _ = writeln!(o, "## Refused by the address policy (not probed)\n");
+        let _ = writeln!(
+            o,
+            "A listing may name any address; these resolve to loopback, private, link-local, \
+             metadata or other non-public addresses, so no request was sent to them (and they \
+             count as no failure). `--allow-private` probes loopback and private networks on \
+             purpose (an internal registry); metadata services are refused either way.\n"
+        );
+        let _ = writeln!(o, "| endpoint | why | registries |\n|---|---|---|");
+        for e in refused {
+            let regs = e.registries.iter().map(|x| md_url(x)).collect::<Vec<_>>();
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} |",
+                md_url(&e.url),
+                md_text(e.refused.as_deref().unwrap_or_default()),
+                regs.join(", ")
             );
         }
         o.push('\n');

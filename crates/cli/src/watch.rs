@@ -198,6 +198,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
 
 /// `--status`: what the state file says, for people.
 fn status(cfg: &config::WatchConfig) -> anyhow::Result<i32> {
+    // Reasons quote servers and delivery errors quote webhook receivers:
+    // printed through the renderer's cleaning, never raw.
+    use crate::render::clean;
     use mcprobe_core::notify::rfc3339;
     if !cfg.state_path.exists() {
         println!("no state yet at {}", cfg.state_path.display());
@@ -212,7 +215,7 @@ fn status(cfg: &config::WatchConfig) -> anyhow::Result<i32> {
             "  {:<24} {} probe(s)  {}",
             m.id,
             store::probe_count(c, &m.id)?,
-            m.spec.url
+            clean(&m.spec.url)
         );
     }
     let open = store::incidents(c, true, 100)?;
@@ -224,7 +227,7 @@ fn status(cfg: &config::WatchConfig) -> anyhow::Result<i32> {
             i.severity,
             i.mode,
             rfc3339(i.started_at_ms),
-            i.reason
+            clean(&i.reason)
         );
     }
     for (label, status) in [
@@ -246,7 +249,7 @@ fn status(cfg: &config::WatchConfig) -> anyhow::Result<i32> {
                     .unwrap_or_default(),
                 d.error
                     .as_ref()
-                    .map(|e| format!(", {e}"))
+                    .map(|e| format!(", {}", clean(e)))
                     .unwrap_or_default(),
                 rfc3339(d.at_ms)
             );

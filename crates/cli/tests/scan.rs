@@ -80,6 +80,8 @@ fn temp_dir(tag: &str) -> PathBuf {
 fn spawn_scan(args: &[String]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_mcprobe"))
         .arg("scan")
+        // The fleet and the fake registry are on 127.0.0.1: scanned on purpose.
+        .arg("--allow-private")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -27,8 +27,10 @@
 //! - [`policy`]: the alert state machine (confirmation, recovery, flapping, maintenance, escalation)
 //! - [`notify`]: alert payloads for webhook, Slack, Discord, PagerDuty, Opsgenie
 //! - [`registry`]: MCP Registry pages, endpoint normalisation, scan audits
+//! - [`address`]: which addresses a probe of a stranger's URL may reach
 //! - [`probe`]: the dual-era step machine that ties them together
 
+pub mod address;
 pub mod alerts;
 pub mod badge;
 pub mod bounded_json;

@@ -25,6 +25,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::fingerprint::sha256_tag;
+
+mod bounded;
 use crate::verdict::{Finding, Mode, Status, Verdict};
 
 /// The `_meta` key under which the official registry puts its own metadata
@@ -33,6 +35,32 @@ pub const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
 
 /// The list endpoint of the official API, relative to a registry's base URL.
 pub const SERVERS_PATH: &str = "v0.1/servers";
+
+// A registry is anyone's server: its page is read within these bounds, so a
+// hostile page costs memory in proportion to what we keep, never to what it
+// repeats (every remote used to copy its entry's name: a 1 MB page of one long
+// name and many remotes took 1.3 GB).
+
+/// JSON values (objects, arrays, strings, numbers...) kept from one page; the
+/// rest of the document is read past without being kept. A real entry is
+/// 30 to 80 values, so this holds 100-entry pages many times over, and keeps
+/// a page of `[{},{},...]` to a few tens of MB whatever its size.
+pub const MAX_PAGE_VALUES: usize = 250_000;
+/// Entries read from one page: ten times the most the official API serves
+/// (`limit=100`); a page listing more is cut, and says so.
+pub const MAX_ENTRIES_PER_PAGE: usize = 1_000;
+/// Remotes read from one entry: real servers list one to three.
+pub const MAX_REMOTES_PER_ENTRY: usize = 16;
+/// Headers read from one remote.
+pub const MAX_HEADERS_PER_REMOTE: usize = 32;
+/// Characters of a server name (the server.json schema's own maximum): a
+/// longer one is no registry name, and the entry is skipped.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Characters of a version, a header name or a variable name kept (longer
+/// ones are cut): the schema allows 255 for a version.
+pub const MAX_LABEL_CHARS: usize = 255;
+/// Problem lines kept from one page (the rest are counted in one more line).
+pub const MAX_PROBLEMS_PER_PAGE: usize = 50;
 
 /// Why a registry page could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,10 +184,10 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// Reads one page of `GET /v0.1/servers`.
+/// Reads one page of `GET /v0.1/servers`, within the bounds above.
 pub fn parse_page(body: &[u8]) -> Result<Page, RegistryError> {
-    let doc: Value =
-        serde_json::from_slice(body).map_err(|e| RegistryError::NotJson(e.to_string()))?;
+    let (doc, truncated) =
+        bounded::parse(body, MAX_PAGE_VALUES).map_err(|e| RegistryError::NotJson(e.to_string()))?;
     let Some(entries) = doc.get("servers").and_then(Value::as_array) else {
         return Err(RegistryError::NoServers(json_kind(&doc)));
     };
@@ -172,21 +200,73 @@ pub fn parse_page(body: &[u8]) -> Result<Page, RegistryError> {
             .map(str::to_string),
         ..Page::default()
     };
-    for (i, entry) in entries.iter().enumerate() {
-        read_entry(i, entry, &mut page);
+    let mut problems = Problems::default();
+    if truncated {
+        problems.push(format!(
+            "the page holds more than {MAX_PAGE_VALUES} JSON values; the rest was not read"
+        ));
     }
+    if entries.len() > MAX_ENTRIES_PER_PAGE {
+        problems.push(format!(
+            "the page lists {} entries; only the first {MAX_ENTRIES_PER_PAGE} were read",
+            entries.len()
+        ));
+    }
+    for (i, entry) in entries.iter().take(MAX_ENTRIES_PER_PAGE).enumerate() {
+        read_entry(i, entry, &mut page, &mut problems);
+    }
+    page.problems = problems.finish();
     Ok(page)
 }
 
-fn read_entry(i: usize, entry: &Value, page: &mut Page) {
+/// A page's problem lines, at most [`MAX_PROBLEMS_PER_PAGE`] kept.
+#[derive(Default)]
+struct Problems {
+    kept: Vec<String>,
+    more: usize,
+}
+
+impl Problems {
+    fn push(&mut self, line: String) {
+        if self.kept.len() < MAX_PROBLEMS_PER_PAGE {
+            self.kept.push(line);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.kept
+                .push(format!("... and {} more problems on this page", self.more));
+        }
+        self.kept
+    }
+}
+
+/// At most `max` characters of `s` (no allocation when it is short enough).
+fn cut(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+fn read_entry(i: usize, entry: &Value, page: &mut Page, problems: &mut Problems) {
     // The v0.1 shape is {server, _meta}; older registries (v0) put the server
     // object itself in the list, so fall back to the entry.
     let server = entry.get("server").unwrap_or(entry);
     let Some(name) = server.get("name").and_then(Value::as_str) else {
-        page.problems
-            .push(format!("servers[{i}]: no \"name\" string; entry skipped"));
+        problems.push(format!("servers[{i}]: no \"name\" string; entry skipped"));
         return;
     };
+    if name.chars().nth(MAX_NAME_CHARS).is_some() {
+        problems.push(format!(
+            "servers[{i}]: the name {:?}... is over {MAX_NAME_CHARS} characters; entry skipped",
+            cut(name, 40)
+        ));
+        return;
+    }
     let official = entry
         .pointer(&format!("/_meta/{}", pointer_escape(OFFICIAL_META)))
         .or_else(|| server.pointer(&format!("/_meta/{}", pointer_escape(OFFICIAL_META))));
@@ -206,27 +286,30 @@ fn read_entry(i: usize, entry: &Value, page: &mut Page) {
         page.superseded += 1;
         return;
     }
-    let version = server
-        .get("version")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let version = cut(
+        server.get("version").and_then(Value::as_str).unwrap_or(""),
+        MAX_LABEL_CHARS,
+    );
     let Some(remotes) = server.get("remotes") else {
         return; // packages only: nothing to probe over the network
     };
     let Some(remotes) = remotes.as_array() else {
-        page.problems.push(format!(
+        problems.push(format!(
             "{name}: \"remotes\" is {}, not an array; remotes skipped",
             json_kind(remotes)
         ));
         return;
     };
-    for (j, r) in remotes.iter().enumerate() {
-        match read_remote(name, &version, r) {
+    if remotes.len() > MAX_REMOTES_PER_ENTRY {
+        problems.push(format!(
+            "{name}: {} remotes; only the first {MAX_REMOTES_PER_ENTRY} were read",
+            remotes.len()
+        ));
+    }
+    for (j, r) in remotes.iter().take(MAX_REMOTES_PER_ENTRY).enumerate() {
+        match read_remote(name, version, r) {
             Ok(remote) => page.remotes.push(remote),
-            Err(why) => page
-                .problems
-                .push(format!("{name}: remotes[{j}]: {why}; remote skipped")),
+            Err(why) => problems.push(format!("{name}: remotes[{j}]: {why}; remote skipped")),
         }
     }
 }
@@ -235,7 +318,12 @@ fn read_remote(server: &str, version: &str, r: &Value) -> Result<Remote, String>
     let transport = match r.get("type").and_then(Value::as_str) {
         Some("streamable-http") => RemoteTransport::StreamableHttp,
         Some("sse") => RemoteTransport::Sse,
-        Some(other) => return Err(format!("type {other:?} is not streamable-http or sse")),
+        Some(other) => {
+            return Err(format!(
+                "type {:?} is not streamable-http or sse",
+                cut(other, 40)
+            ))
+        }
         None => return Err("no \"type\"".into()),
     };
     let url = r
@@ -250,9 +338,10 @@ fn read_remote(server: &str, version: &str, r: &Value) -> Result<Remote, String>
         .and_then(Value::as_array)
         .map(|hs| {
             hs.iter()
+                .take(MAX_HEADERS_PER_REMOTE)
                 .filter_map(|h| {
                     Some(HeaderSpec {
-                        name: h.get("name")?.as_str()?.to_string(),
+                        name: cut(h.get("name")?.as_str()?, MAX_LABEL_CHARS).to_string(),
                         is_required: h.get("isRequired").and_then(Value::as_bool) == Some(true),
                         is_secret: h.get("isSecret").and_then(Value::as_bool) == Some(true),
                     })
@@ -263,7 +352,12 @@ fn read_remote(server: &str, version: &str, r: &Value) -> Result<Remote, String>
     let variables = r
         .get("variables")
         .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
+        .map(|m| {
+            m.keys()
+                .take(MAX_HEADERS_PER_REMOTE)
+                .map(|k| cut(k, MAX_LABEL_CHARS).to_string())
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Remote {
         server: server.to_string(),
@@ -1040,6 +1134,43 @@ mod tests {
         assert_eq!(p.problems.len(), 4, "{:?}", p.problems);
         assert!(p.problems[1].contains("\"stdio\""), "{:?}", p.problems);
         assert_eq!(p.next_cursor, None, "an empty cursor ends the crawl");
+    }
+
+    #[test]
+    fn a_hostile_page_is_read_within_bounds() {
+        let remote = json!({"type": "sse", "url": "https://h.example.com/sse"});
+        // A name over the schema's maximum: the entry is skipped, its
+        // remotes never copy it.
+        let long = "n".repeat(100_000);
+        let p =
+            page(json!({"servers": [entry(&long, "active", json!(vec![remote.clone(); 5_000]))]}));
+        assert!(p.remotes.is_empty());
+        assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
+        assert!(p.problems[0].len() < 200, "{}", p.problems[0]);
+        // Many remotes on one entry: the first few are read.
+        let p = page(
+            json!({"servers": [entry("io.x/many", "active", json!(vec![remote.clone(); 5_000]))]}),
+        );
+        assert_eq!(p.remotes.len(), MAX_REMOTES_PER_ENTRY);
+        assert!(p.problems[0].contains("5000 remotes"), "{:?}", p.problems);
+        // Many bad remotes: problem lines are capped and the rest counted.
+        let bad = vec![entry("io.x/bad", "active", json!([{}, {}, {}])); 100];
+        let p = page(json!({ "servers": bad }));
+        assert_eq!(p.problems.len(), MAX_PROBLEMS_PER_PAGE + 1);
+        // Many entries on one page: the first MAX_ENTRIES_PER_PAGE are read.
+        let entries = vec![entry("io.x/e", "active", json!([remote])); 3_000];
+        let p = page(json!({ "servers": entries }));
+        assert_eq!(p.servers, 3_000);
+        assert_eq!(p.remotes.len(), MAX_ENTRIES_PER_PAGE);
+        assert!(p.problems[0].contains("3000 entries"), "{:?}", p.problems);
+        // A page of empty objects past the value budget: cut, and said.
+        let body = format!(
+            r#"{{"servers": [{}{{}}]}}"#,
+            "{},".repeat(MAX_PAGE_VALUES + 10)
+        );
+        let p = parse_page(body.as_bytes()).expect("still a page");
+        assert!(p.servers < MAX_PAGE_VALUES, "{}", p.servers);
+        assert!(p.problems[0].contains("JSON values"), "{:?}", p.problems);
     }
 
     #[test]

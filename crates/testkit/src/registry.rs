@@ -10,6 +10,13 @@
 //! entry, a templated URL, a duplicate spelled differently, a remote that
 //! declares a required secret header, and a package-only entry.
 //!
+//! Hostile registries: [`FakeRegistry::start_raw`] serves a fixed body as
+//! every page of a registry (e.g. [`amplifying_page`], one entry whose long
+//! name every remote would copy), and every request to a path under
+//! `/target/` ([`FakeRegistry::target_url`]) is answered and recorded
+//! ([`FakeRegistry::target_hits`]), so a test can list it and see whether the
+//! scanner ever connected.
+//!
 //! The same server also has one MCP-ish endpoint of its own,
 //! [`FakeRegistry::rate_limited_url`]: it answers 429 with `Retry-After: 1`
 //! once, then 503 forever, and logs when each request came, so a test can
@@ -262,6 +269,10 @@ fn origin_of(url: &str) -> String {
 
 struct RegState {
     registries: HashMap<String, Vec<Value>>,
+    /// Registries that answer every page request with one fixed status and body.
+    raw: HashMap<String, (u16, Vec<u8>)>,
+    /// Paths of every request under `/target/`.
+    targets: Mutex<Vec<String>>,
     page_size: usize,
     /// (registry name, query string) of every page request.
     pages: Mutex<Vec<(String, String)>>,
@@ -295,17 +306,42 @@ impl FakeRegistry {
         registries: Vec<(&str, Listing)>,
         page_size: usize,
     ) -> anyhow::Result<FakeRegistry> {
-        let mut names = Vec::new();
         let mut map = HashMap::new();
         for (name, listing) in registries {
             if name.is_empty() || name.contains('/') || name == "limited" {
                 bail!("registry name {name:?} must be one path segment other than \"limited\"");
             }
-            names.push(name.to_string());
+            if name == "target" {
+                bail!("registry name \"target\" is taken by the recorded targets");
+            }
             map.insert(name.to_string(), listing.entries);
         }
+        FakeRegistry::serve(map, HashMap::new(), page_size)
+    }
+
+    /// Serves each `(name, status, body)` under `/<name>`: every page request
+    /// gets that status and `body` as it is (a hostile or broken registry).
+    pub fn start_raw(pages: Vec<(&str, u16, Vec<u8>)>) -> anyhow::Result<FakeRegistry> {
+        let mut raw = HashMap::new();
+        for (name, status, body) in pages {
+            if name.is_empty() || name.contains('/') || matches!(name, "limited" | "target") {
+                bail!("registry name {name:?} must be one path segment other than \"limited\" or \"target\"");
+            }
+            raw.insert(name.to_string(), (status, body));
+        }
+        FakeRegistry::serve(HashMap::new(), raw, DEFAULT_PAGE_SIZE)
+    }
+
+    fn serve(
+        map: HashMap<String, Vec<Value>>,
+        raw: HashMap<String, (u16, Vec<u8>)>,
+        page_size: usize,
+    ) -> anyhow::Result<FakeRegistry> {
+        let names = map.keys().chain(raw.keys()).cloned().collect();
         let state = Arc::new(RegState {
             registries: map,
+            raw,
+            targets: Mutex::new(Vec::new()),
             page_size: page_size.max(1),
             pages: Mutex::new(Vec::new()),
             limited: Mutex::new(Vec::new()),
@@ -365,6 +401,22 @@ impl FakeRegistry {
             .filter(|(n, _)| n == name)
             .map(|(_, q)| q.clone())
             .collect()
+    }
+
+    /// A URL on this server under `/target/` that answers 404 and records
+    /// that it was asked (list it to see whether a scanner connects).
+    pub fn target_url(&self, path: &str) -> String {
+        format!("{}/target/{}", self.origin, path.trim_start_matches('/'))
+    }
+
+    /// The paths of every request under `/target/`, in order.
+    pub fn target_hits(&self) -> Vec<String> {
+        lock(&self.state.targets).clone()
+    }
+
+    /// The `host:port` this server listens on.
+    pub fn authority(&self) -> &str {
+        self.origin.trim_start_matches("http://")
     }
 
     /// An endpoint that answers 429 (`Retry-After: 1`) once, then 503.
@@ -433,12 +485,24 @@ async fn handle(State(st): State<Arc<RegState>>, uri: Uri) -> Response<Body> {
             resp
         };
     }
+    if path.starts_with("/target/") {
+        lock(&st.targets).push(path.to_string());
+        return json_response(StatusCode::NOT_FOUND, &json!({"error": "recorded"}));
+    }
     let Some(name) = path
         .strip_prefix('/')
         .and_then(|p| p.strip_suffix("/v0.1/servers"))
     else {
         return json_response(StatusCode::NOT_FOUND, &json!({"error": "not found"}));
     };
+    if let Some((status, body)) = st.raw.get(name) {
+        lock(&st.pages).push((name.to_string(), query.to_string()));
+        return Response::builder()
+            .status(StatusCode::from_u16(*status).unwrap_or(StatusCode::OK))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap_or_default();
+    }
     let Some(entries) = st.registries.get(name) else {
         return json_response(StatusCode::NOT_FOUND, &json!({"error": "no such registry"}));
     };
@@ -470,9 +534,43 @@ async fn handle(State(st): State<Arc<RegState>>, uri: Uri) -> Response<Body> {
     )
 }
 
+/// A registry page built to amplify memory in a naive reader: one live
+/// entry whose name is `name_len` characters, and as many small remotes as
+/// fit in `page_len` bytes (a reader that copies the name into every remote
+/// holds `name_len x remotes` bytes).
+pub fn amplifying_page(page_len: usize, name_len: usize) -> Vec<u8> {
+    let remote = r#"{"type":"sse","url":"https://amplify.example.invalid/sse"},"#;
+    let name = "n".repeat(name_len);
+    let head = format!(r#"{{"servers":[{{"server":{{"name":"{name}","version":"1","remotes":["#);
+    let tail = format!(
+        r#"{remote_last}]}},"_meta":{{"{OFFICIAL_META}":{{"status":"active","isLatest":true}}}}}}],"metadata":{{"count":1}}}}"#,
+        remote_last = remote.trim_end_matches(',')
+    );
+    let room = page_len.saturating_sub(head.len() + tail.len());
+    let mut page = head.into_bytes();
+    for _ in 0..room / remote.len() {
+        page.extend_from_slice(remote.as_bytes());
+    }
+    page.extend_from_slice(tail.as_bytes());
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_amplifying_page_is_one_entry_of_many_remotes() {
+        let page = amplifying_page(100_000, 1_000);
+        assert!(
+            page.len() <= 100_000 && page.len() > 99_000,
+            "{}",
+            page.len()
+        );
+        let v: Value = serde_json::from_slice(&page).expect("valid JSON");
+        let remotes = v["servers"][0]["server"]["remotes"].as_array().unwrap();
+        assert!(remotes.len() > 1_000, "{}", remotes.len());
+    }
 
     #[test]
     fn duplicate_spellings_differ_only_in_case_and_slash() {

@@ -47,16 +47,11 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// One line to stderr per state change, event and delivery.
-/// Control characters (a reason can quote a server's answer) become spaces,
-/// so one entry is always one line of the journal.
+/// One line to stderr per state change, event and delivery. A reason can
+/// quote a server's answer: the renderer's cleaning shows control characters
+/// and bidi overrides escaped, so one entry is always one harmless line.
 fn log(line: impl AsRef<str>) {
-    let line: String = line
-        .as_ref()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    eprintln!("mcprobe watch: {line}");
+    eprintln!("mcprobe watch: {}", crate::render::clean(line.as_ref()));
 }
 
 /// The stable code of a channel (as stored in the outbox).
@@ -94,6 +89,7 @@ impl Watch {
         let net = NetConfig {
             tls: TlsSetup::new(ca.as_deref())?,
             resolve: Vec::new(),
+            guard: None,
         };
         let probe_client = host::build_client(&net)?;
         Ok(Watch {

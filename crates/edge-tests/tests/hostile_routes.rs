@@ -102,7 +102,7 @@ const QUERIES: [&str; 10] = [
 ];
 
 fn random_path(rng: &mut Rng) -> String {
-    match rng.below(10) {
+    match rng.below(14) {
         // A very long path (and a very long id).
         0 => format!("/api/monitors/{}", "a/".repeat(1 + rng.below(1500))),
         1 => format!("/badge/{}.svg", "ab".repeat(1 + rng.below(1500))),
@@ -112,6 +112,15 @@ fn random_path(rng: &mut Rng) -> String {
             "/".repeat(rng.below(3)),
             "/".repeat(rng.below(3))
         ),
+        // The real routes' shapes around random words and ids.
+        3 | 4 => format!("/api/monitors/{}/{}", rng.pick(&WORDS), rng.pick(&WORDS)),
+        5 => format!("/api/incidents/{}/ack", rng.pick(&WORDS)),
+        6 => format!(
+            "/badge/{}.{}",
+            rng.pick(&WORDS),
+            rng.pick(&["svg", "json", "png"])
+        ),
+        7 => format!("/api/{}", rng.pick(&WORDS)),
         _ => {
             let n = rng.below(6);
             let words: Vec<&str> = (0..n).map(|_| rng.pick(&WORDS)).collect();
@@ -181,13 +190,19 @@ fn random_requests_never_5xx_and_the_isolate_survives() {
         if let Some(b) = body {
             req = req.body(b);
         }
-        let status = client
-            .rt
-            .block_on(async { req.send().await.map(|r| r.status().as_u16()) });
-        match status {
-            Ok(s) => {
+        let answer = client.rt.block_on(async {
+            let r = req.send().await?;
+            let s = r.status().as_u16();
+            Ok::<_, reqwest::Error>((s, r.text().await.unwrap_or_default()))
+        });
+        match answer {
+            Ok((s, text)) => {
                 *by_status.entry(s).or_insert(0u32) += 1;
-                if s >= 500 {
+                // workerd answers a method it does not know (FOO) with 501
+                // itself, before any Worker code runs: that is the platform's
+                // answer, not a Worker failure (the Worker never says 501).
+                let platform = s == 501 && method.as_str() == "FOO" && !text.contains("\"error\"");
+                if s >= 500 && !platform {
                     failures.push(format!("#{i} {method} {path} (token: {token}) -> {s}"));
                 }
             }

@@ -14,7 +14,7 @@
 //! (`?limit=&cursor=`), and walking every page must list each monitor once.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mcprobe_edge_tests::client::{cron_path, Answer, Client};
 use mcprobe_edge_tests::harness;
@@ -50,7 +50,11 @@ fn public_routes_cost_bounded_queries_at_2000_monitors() {
         .expect("the fake registry starts");
     let Some(dev) = harness::start(
         "public-cost",
-        &[("REGISTRIES", &reg.url("big")), ("D1_QUERY_HEADER", "1")],
+        &[
+            ("REGISTRIES", &reg.url("big")),
+            ("D1_QUERY_HEADER", "1"),
+            ("DIRECT_PROBES", "5000"),
+        ],
     ) else {
         return;
     };
@@ -61,10 +65,23 @@ fn public_routes_cost_bounded_queries_at_2000_monitors() {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     // Tomorrow 00:05 UTC: a full crawl; this tick lists, it does not probe.
-    let crawl = client.get(&cron_path(
-        now_ms - now_ms % DAY_MS + DAY_MS + CRAWL_MINUTE_MS,
-    ));
+    let crawl_at = now_ms - now_ms % DAY_MS + DAY_MS + CRAWL_MINUTE_MS;
+    let started = Instant::now();
+    let crawl = client.get(&cron_path(crawl_at));
     assert_eq!(crawl.status, 200, "{}\n{}", crawl.body, dev.log_tail(40));
+    eprintln!(
+        "measure: crawl tick of {MONITORS} listings: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // The next minute probes every one of them in the cron invocation
+    // (DIRECT_PROBES over the count), so /metrics has a sample for each.
+    let started = Instant::now();
+    let probe = client.get(&cron_path(crawl_at + 60_000));
+    assert_eq!(probe.status, 200, "{}\n{}", probe.body, dev.log_tail(40));
+    eprintln!(
+        "measure: {MONITORS} monitors probed by one tick: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // The registry summary: every monitor counted, from one row.
     let s = client.get("/api/registry/summary");
@@ -77,6 +94,7 @@ fn public_routes_cost_bounded_queries_at_2000_monitors() {
         s.body,
         dev.log_tail(40)
     );
+    assert_eq!(sj["monitors"]["probed"], MONITORS as u64, "{}", s.body);
     eprintln!(
         "measure: GET /api/registry/summary at {MONITORS} monitors: {} D1 queries, {} rows read, {} bytes",
         queries(&s),
@@ -97,6 +115,12 @@ fn public_routes_cost_bounded_queries_at_2000_monitors() {
         families, 3,
         "one TYPE line per family: the parts joined whole"
     );
+    let up = m
+        .body
+        .lines()
+        .filter(|l| l.starts_with("mcprobe_up{") && l.ends_with(" 1"))
+        .count();
+    assert_eq!(up, MONITORS, "a sample per monitor, up");
     eprintln!(
         "measure: GET /metrics at {MONITORS} monitors: {} D1 queries, {} rows read, {} bytes",
         queries(&m),

@@ -25,6 +25,7 @@ use serde_json::{json, Map, Value};
 use worker::{Env, Method, Request, Response};
 
 use crate::probe_host;
+use crate::routes::{self, BadgeFormat, Route, RouteError};
 use crate::target::Policy;
 
 /// Largest `/api/check` request body read.
@@ -92,53 +93,63 @@ pub struct CheckRequest {
     pub snapshot: bool,
 }
 
-/// The router: one `match` on the path, then the method.
+/// Set (`--var D1_QUERY_HEADER:1`, dev and tests only) to add
+/// `X-D1-Queries` and `X-D1-Rows-Read` to every answer: the D1 statements
+/// the request ran and the rows they read ([`crate::store::counters`]).
+pub const QUERY_HEADER_VAR: &str = "D1_QUERY_HEADER";
+
+/// The router: the path and method become a typed [`Route`] (pure, see
+/// [`crate::routes`]), the admin token is checked for the routes that always
+/// need it, and only then does a handler run.
 pub async fn route(req: Request, env: Env) -> worker::Result<Response> {
+    let counted = env
+        .var(QUERY_HEADER_VAR)
+        .is_ok_and(|v| v.to_string() == "1");
+    let before = crate::store::counters();
     let path = req.path();
     let method = req.method();
-    let result = match path.as_str() {
-        "/api/check" => match method {
-            Method::Post => check(req, &env).await,
-            _ => Err(ApiError::method_not_allowed(&method, "POST")),
-        },
-        "/api/health" => match method {
-            Method::Get | Method::Head => {
-                json_response(200, json!({"ok": true}).to_string()).map_err(internal)
-            }
-            _ => Err(ApiError::method_not_allowed(&method, "GET")),
-        },
-        "/metrics" => match method {
-            Method::Get | Method::Head => crate::status::metrics(&env).await,
-            _ => Err(ApiError::method_not_allowed(&method, "GET")),
-        },
-        "/api/debug/writes" => match method {
-            Method::Get => crate::cron::debug_writes(&req, &env).await,
-            _ => Err(ApiError::method_not_allowed(&method, "GET")),
-        },
-        p if p.starts_with("/api/incidents/") && p.ends_with("/ack") => match method {
-            Method::Post => {
-                let id = &p["/api/incidents/".len()..p.len() - "/ack".len()];
-                crate::alerting::ack(&req, &env, id.trim_matches('/')).await
-            }
-            _ => Err(ApiError::method_not_allowed(&method, "POST")),
-        },
-        "/api/registry/summary" => match method {
-            Method::Get | Method::Head => crate::registry_api::summary(&env).await,
-            _ => Err(ApiError::method_not_allowed(&method, "GET")),
-        },
-        p if p == "/api/monitors" || p.starts_with("/api/monitors/") => {
-            crate::monitors::route(req, &env, &path).await
+    let result = match routes::resolve(&method, &path) {
+        Ok(route) => dispatch(route, req, &env).await,
+        Err(RouteError::MethodNotAllowed(allow)) => {
+            Err(ApiError::method_not_allowed(&method, allow))
         }
-        p if p.starts_with("/badge/") => crate::badges::route(&req, &env, &path).await,
-        _ => Err(ApiError::new(
+        Err(RouteError::NotFound) => Err(ApiError::new(
             404,
-            format!("no route {path}"),
-            "the API has /api/check, /api/monitors[/{id}[/status|/maintenance]], /badge/{id}.svg|.json, /metrics and /api/health",
+            "no such route",
+            "the API has /api/check, /api/monitors[/{id}[/status|/history|/incidents|/drift|/maintenance|/baseline]], /api/incidents/{id}/ack, /api/registry/summary, /badge/{id}.svg|.json, /metrics and /api/health",
         )),
     };
-    match result {
-        Ok(resp) => Ok(resp),
-        Err(e) => e.into_response(),
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(e) => e.into_response()?,
+    };
+    if counted {
+        let after = crate::store::counters();
+        let h = resp.headers();
+        h.set("X-D1-Queries", &(after.0 - before.0).to_string())?;
+        h.set("X-D1-Rows-Read", &(after.1 - before.1).to_string())?;
+    }
+    Ok(resp)
+}
+
+async fn dispatch(route: Route<'_>, req: Request, env: &Env) -> Result<Response, ApiError> {
+    let method = req.method();
+    if route.admin_only(&method) {
+        crate::monitors::require_admin(&req, env)?;
+    }
+    match route {
+        Route::Check => check(req, env).await,
+        Route::Health => json_response(200, json!({"ok": true}).to_string()).map_err(internal),
+        Route::Metrics => crate::status::metrics(env).await,
+        Route::DebugWrites => crate::cron::debug_writes(&req, env).await,
+        Route::IncidentAck(id) => crate::alerting::ack(&req, env, id.as_str()).await,
+        Route::RegistrySummary => crate::registry_api::summary(env).await,
+        Route::Monitors => crate::monitors::collection(req, env).await,
+        Route::Monitor(id) => crate::monitors::one(req, env, id.as_str()).await,
+        Route::MonitorPart(id, part) => crate::monitors::part(req, env, id.as_str(), part).await,
+        Route::Badge(id, format) => {
+            crate::badges::badge(&req, env, id.as_str(), format == BadgeFormat::Json).await
+        }
     }
 }
 
@@ -194,19 +205,17 @@ async fn rate_limit(req: &Request, env: &Env) -> Result<(), ApiError> {
             "add the [[ratelimits]] block of wrangler.toml to this deployment",
         )
     })?;
-    let client = req
-        .headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".into());
-    let outcome = limiter.limit(client).await.map_err(|e| {
-        ApiError::new(
-            503,
-            format!("the rate limiter failed: {e}"),
-            "try again in a minute",
-        )
-    })?;
+    let client = req.headers().get("CF-Connecting-IP").ok().flatten();
+    let outcome = limiter
+        .limit(rate_key(client.as_deref()))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                503,
+                format!("the rate limiter failed: {e}"),
+                "try again in a minute",
+            )
+        })?;
     if outcome.success {
         Ok(())
     } else {
@@ -215,6 +224,27 @@ async fn rate_limit(req: &Request, env: &Env) -> Result<(), ApiError> {
             "too many checks from your address",
             "wait a minute, or run `mcprobe check URL` yourself for unlimited checks",
         ))
+    }
+}
+
+/// The rate limiter's key for a client address: an IPv4 address as it is,
+/// an IPv6 address by its /64 (one customer's usual allocation: keying the
+/// whole address would let one host rotate through 2^64 keys), an
+/// IPv4-mapped IPv6 address as its IPv4. Anything that is not an address
+/// (no header: not behind Cloudflare) shares one key.
+pub fn rate_key(client: Option<&str>) -> String {
+    use std::net::IpAddr;
+    match client.and_then(|c| c.trim().parse::<IpAddr>().ok()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+        None => "unknown".to_string(),
     }
 }
 
@@ -497,6 +527,27 @@ mod tests {
             many.join(",")
         );
         assert_eq!(err(&body, CLOSED).status, 400);
+    }
+
+    #[test]
+    fn the_rate_key_is_the_ipv4_address_or_the_ipv6_64() {
+        assert_eq!(rate_key(Some("203.0.113.7")), "203.0.113.7");
+        assert_eq!(rate_key(Some(" 203.0.113.7 ")), "203.0.113.7");
+        // Every address of one /64 shares a key; the next /64 does not.
+        let a = rate_key(Some("2001:db8:1:2::1"));
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(rate_key(Some("2001:db8:1:2:ffff:ffff:ffff:ffff")), a);
+        assert_eq!(rate_key(Some("2001:DB8:1:2:abcd::9")), a);
+        assert_ne!(rate_key(Some("2001:db8:1:3::1")), a);
+        // An IPv4-mapped address is its IPv4 (not a /64 shared by all IPv4).
+        assert_eq!(rate_key(Some("::ffff:203.0.113.7")), "203.0.113.7");
+        assert_ne!(
+            rate_key(Some("::ffff:203.0.113.8")),
+            rate_key(Some("::ffff:203.0.113.7"))
+        );
+        for junk in [None, Some(""), Some("unknown"), Some("1.2.3.4, 5.6.7.8")] {
+            assert_eq!(rate_key(junk), "unknown", "{junk:?}");
+        }
     }
 
     #[test]

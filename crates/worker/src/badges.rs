@@ -3,7 +3,8 @@
 //! module reads the figures ([`crate::status::figures`]: latest status and
 //! mode, 24 h uptime) and sets the caching: `max-age=60`, one cron tick.
 //! An unknown id answers a grey "unknown" badge with 404, so an embedded
-//! badge still renders something.
+//! badge still renders something; so does a non-public monitor asked without
+//! the admin token (the status route's visibility rule).
 
 use mcprobe_core::badge::{self, Badge};
 use worker::{Env, Request, Response};
@@ -14,36 +15,31 @@ use crate::probe_host;
 use crate::status;
 use crate::store::D1Store;
 
-/// Routes `/badge/...`.
-pub async fn route(req: &Request, env: &Env, path: &str) -> Result<Response, ApiError> {
-    if req.method() != worker::Method::Get && req.method() != worker::Method::Head {
-        return Err(ApiError::method_not_allowed(&req.method(), "GET"));
-    }
-    let name = path.trim_start_matches("/badge/");
-    let (id, json) = if let Some(id) = name.strip_suffix(".svg") {
-        (id, false)
-    } else if let Some(id) = name.strip_suffix(".json") {
-        (id, true)
+/// `GET /badge/{id}.svg|.json` (the router has checked the method and the
+/// id's shape). Badges follow the status route's visibility rule: a public
+/// monitor's to anyone, another's only with the admin token; without it a
+/// non-public monitor gets the very answer of an unknown id (a grey
+/// "unknown" badge, 404), so a badge URL does not even tell that it exists.
+pub async fn badge(req: &Request, env: &Env, id: &str, json: bool) -> Result<Response, ApiError> {
+    // (visible, cache): a badge only the token holder may see must not
+    // sit in a shared cache.
+    let (visible, cache) = match monitors::load(env, id).await? {
+        Some(m) if m.spec.public => (true, "max-age=60"),
+        Some(_) if monitors::require_admin(req, env).is_ok() => (true, "private, no-store"),
+        _ => (false, "max-age=60"),
+    };
+    let (code, b) = if visible {
+        let store = D1Store::from_env(env).map_err(db_err)?;
+        let f = status::figures(&store, id, probe_host::now_ms()).await?;
+        let day = f.uptime.first().and_then(|(_, u)| *u);
+        (200, badge::badge_for(f.status, f.mode, day))
     } else {
-        return Err(ApiError::new(
-            404,
-            format!("no route {path}"),
-            "use /badge/{id}.svg or /badge/{id}.json",
-        ));
+        (404, badge::badge_for(None, None, None))
     };
-    let (code, b) = match monitors::load(env, id).await? {
-        None => (404, badge::badge_for(None, None, None)),
-        Some(_) => {
-            let store = D1Store::from_env(env).map_err(db_err)?;
-            let f = status::figures(&store, id, probe_host::now_ms()).await?;
-            let day = f.uptime.first().and_then(|(_, u)| *u);
-            (200, badge::badge_for(f.status, f.mode, day))
-        }
-    };
-    respond(code, &b, json)
+    respond(code, &b, json, cache)
 }
 
-fn respond(code: u16, b: &Badge, json: bool) -> Result<Response, ApiError> {
+fn respond(code: u16, b: &Badge, json: bool, cache: &str) -> Result<Response, ApiError> {
     let (body, ctype) = if json {
         (
             serde_json::to_string(&b.shields()).map_err(|e| {
@@ -57,7 +53,6 @@ fn respond(code: u16, b: &Badge, json: bool) -> Result<Response, ApiError> {
     let resp = Response::ok(body).map_err(api::internal)?.with_status(code);
     let h = resp.headers();
     h.set("Content-Type", ctype).map_err(api::internal)?;
-    h.set("Cache-Control", "max-age=60")
-        .map_err(api::internal)?;
+    h.set("Cache-Control", cache).map_err(api::internal)?;
     Ok(resp)
 }

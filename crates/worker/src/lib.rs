@@ -9,6 +9,8 @@
 //! Modules, one area each:
 //! - [`alerting`] - the alert policy's host: re-probes, deliveries, acks
 //! - [`api`] - the router, `POST /api/check`, `GET /api/health`
+//! - [`routes`] - the typed route parser (pure, property-tested)
+//! - [`public_views`] - `/metrics` and the registry summary, rendered by the cron
 //! - [`monitors`] - `/api/monitors...` (registry, admin token, maintenance)
 //! - [`status`] - `/api/monitors/{id}/status` and `/metrics`
 //! - [`badges`] - `/badge/{id}.svg|.json`
@@ -34,7 +36,9 @@ pub mod history;
 pub mod housekeeping;
 pub mod monitors;
 pub mod probe_host;
+pub mod public_views;
 pub mod registry_api;
+pub mod routes;
 pub mod status;
 pub mod store;
 pub mod target;
@@ -60,7 +64,16 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         probe_host::now_ms()
     };
     match cron::run(&env, scheduled_ms).await {
-        Ok(summary) => console_log!("mcprobe cron: {summary}"),
+        Ok(summary) => {
+            console_log!("mcprobe cron: {summary}");
+            // After the tick's own probes: the public routes read these
+            // views instead of every monitor's rows. A tick another run
+            // claimed is that run's to refresh.
+            if summary.get("skipped").is_none() {
+                let views = public_views::refresh(&env, probe_host::now_ms()).await;
+                console_log!("mcprobe public views: {views}");
+            }
+        }
         Err(e) => console_log!("mcprobe cron failed: {e}"),
     }
 }

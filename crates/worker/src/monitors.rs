@@ -22,6 +22,7 @@ use serde_json::{json, Map, Value};
 use worker::{Env, Method, Request, Response};
 
 use crate::api::{self, ApiError, ALLOW_LOOPBACK_VAR};
+use crate::routes::{Id, Part};
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
 use crate::target::Policy;
 
@@ -123,28 +124,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Routes `/api/monitors...`.
-pub async fn route(req: Request, env: &Env, path: &str) -> Result<Response, ApiError> {
-    let method = req.method();
-    let rest = path.trim_start_matches("/api/monitors");
-    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
-    match (parts.as_slice(), method.clone()) {
-        ([""], Method::Get) => list_public(&req, env).await,
-        ([""], Method::Post) => create(req, env).await,
-        ([""], _) => Err(ApiError::method_not_allowed(&method, "GET, POST")),
-        ([id], Method::Get) => {
-            require_admin(&req, env)?;
-            let m = load_or_404(env, id).await?;
-            ok_json(200, m.public_json())
-        }
-        ([id], Method::Patch) => patch(req, env, id).await,
-        ([id], Method::Delete) => {
-            require_admin(&req, env)?;
+/// `/api/monitors`: the public list (GET) or a new monitor (POST, token).
+pub async fn collection(req: Request, env: &Env) -> Result<Response, ApiError> {
+    match req.method() {
+        Method::Post => create(req, env).await,
+        _ => list_public(&req, env).await,
+    }
+}
+
+/// `/api/monitors/{id}` (token, checked by the router and again here).
+pub async fn one(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    require_admin(&req, env)?;
+    match req.method() {
+        Method::Patch => patch(req, env, id).await,
+        Method::Delete => {
             let store = D1Store::from_env(env).map_err(db_err)?;
             let n = store
                 .exec(
                     "UPDATE monitors SET retired_at_ms = ? WHERE id = ? AND retired_at_ms IS NULL",
-                    &[Param::int(crate::probe_host::now_ms()), Param::text(*id)],
+                    &[Param::int(crate::probe_host::now_ms()), Param::text(id)],
                 )
                 .await
                 .map_err(db_err)?;
@@ -155,24 +153,22 @@ pub async fn route(req: Request, env: &Env, path: &str) -> Result<Response, ApiE
                 .map(|r| r.with_status(204))
                 .map_err(api::internal)
         }
-        ([_], _) => Err(ApiError::method_not_allowed(&method, "GET, PATCH, DELETE")),
-        ([id, "maintenance"], Method::Post) => maintenance(req, env, id).await,
-        ([_, "maintenance"], _) => Err(ApiError::method_not_allowed(&method, "POST")),
-        ([id, "baseline"], Method::Post) => baseline(&req, env, id).await,
-        ([_, "baseline"], _) => Err(ApiError::method_not_allowed(&method, "POST")),
-        ([id, "status"], Method::Get) => crate::status::status(&req, env, id).await,
-        ([_, "status"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
-        ([id, "history"], Method::Get) => crate::history::history(&req, env, id).await,
-        ([_, "history"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
-        ([id, "incidents"], Method::Get) => crate::history::incidents(&req, env, id).await,
-        ([_, "incidents"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
-        ([id, "drift"], Method::Get) => crate::history::drift(&req, env, id).await,
-        ([_, "drift"], _) => Err(ApiError::method_not_allowed(&method, "GET")),
-        _ => Err(ApiError::new(
-            404,
-            format!("no route {path}"),
-            "see /api/monitors/{id}, /status and /maintenance",
-        )),
+        _ => {
+            let m = load_or_404(env, id).await?;
+            ok_json(200, m.public_json())
+        }
+    }
+}
+
+/// `/api/monitors/{id}/{part}` (the router has checked the method).
+pub async fn part(req: Request, env: &Env, id: &str, part: Part) -> Result<Response, ApiError> {
+    match part {
+        Part::Maintenance => maintenance(req, env, id).await,
+        Part::Baseline => baseline(&req, env, id).await,
+        Part::Status => crate::status::status(&req, env, id).await,
+        Part::History => crate::history::history(&req, env, id).await,
+        Part::Incidents => crate::history::incidents(&req, env, id).await,
+        Part::Drift => crate::history::drift(&req, env, id).await,
     }
 }
 
@@ -332,37 +328,104 @@ async fn baseline(req: &Request, env: &Env, id: &str) -> Result<Response, ApiErr
     )
 }
 
-/// `GET /api/monitors[?source=api|registry]`: the public monitors, all of
-/// them or those of one source (the status page lists the API's own; the
-/// crawl's, possibly thousands, are the audit's).
-async fn list_public(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let url = req.url().map_err(api::internal)?;
-    let source = url
-        .query_pairs()
-        .find(|(k, _)| k == "source")
-        .map(|(_, v)| v.into_owned());
-    if let Some(s) = &source {
-        if s != "api" && s != "registry" {
-            return Err(ApiError::new(
-                400,
-                format!("unknown source {s:?}"),
-                "use ?source=api or ?source=registry, or leave it out for all",
-            ));
+/// Monitors in one page of `GET /api/monitors` when `limit` is not given.
+pub const DEFAULT_PAGE: usize = 100;
+/// The most a page holds (`?limit=` above it is a 400).
+pub const MAX_PAGE: usize = 500;
+
+/// What `GET /api/monitors` asked for, once validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// `api` or `registry`; `None`: both.
+    pub source: Option<String>,
+    pub limit: usize,
+    /// The `next_cursor` of the page before: the last id it listed.
+    pub after: Option<String>,
+}
+
+/// Parses `?source=&limit=&cursor=` (pure, host-tested): unknown sources,
+/// limits outside 1..=[`MAX_PAGE`] and cursors that cannot be an id are 400.
+pub fn parse_list_query<'a>(
+    pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery {
+        source: None,
+        limit: DEFAULT_PAGE,
+        after: None,
+    };
+    for (k, v) in pairs {
+        match k.as_ref() {
+            "source" if q.source.is_none() => {
+                if v != "api" && v != "registry" {
+                    return Err(ApiError::new(
+                        400,
+                        "unknown source",
+                        "use ?source=api or ?source=registry, or leave it out for all",
+                    ));
+                }
+                q.source = Some(v.into_owned());
+            }
+            "limit" => {
+                q.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            400,
+                            "limit must be a whole number from 1 to 500",
+                            format!("leave it out for {DEFAULT_PAGE} a page"),
+                        )
+                    })?;
+            }
+            "cursor" => {
+                let id = Id::parse(&v).ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "the cursor is not one this API gave",
+                        "pass the next_cursor of the page before, or leave it out for the first page",
+                    )
+                })?;
+                q.after = Some(id.as_str().to_string());
+            }
+            _ => {}
         }
     }
-    let all = load_all(env).await?;
-    let list: Vec<Value> = all
-        .iter()
-        .filter(|m| m.spec.public)
-        .filter(|m| source.as_deref().is_none_or(|s| m.source == s))
-        .map(Monitor::public_json)
-        .collect();
-    ok_json(200, json!({ "monitors": list }))
+    Ok(q)
+}
+
+/// `GET /api/monitors[?source=api|registry][&limit=N][&cursor=C]`: the
+/// public monitors by id, one page at a time (`next_cursor` is null on the
+/// last page). One query whatever the number of monitors: the partial
+/// indexes of migration 0006 hold the public live ids, so the page is read
+/// by an index range, [`MAX_PAGE`] + 1 rows at most.
+async fn list_public(req: &Request, env: &Env) -> Result<Response, ApiError> {
+    let url = req.url().map_err(api::internal)?;
+    let q = parse_list_query(url.query_pairs())?;
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let mut sql = format!("{SELECT} AND public = 1");
+    let mut params = Vec::new();
+    if let Some(s) = &q.source {
+        sql.push_str(" AND source = ?");
+        params.push(Param::text(s));
+    }
+    if let Some(after) = &q.after {
+        sql.push_str(" AND id > ?");
+        params.push(Param::text(after));
+    }
+    sql.push_str(" ORDER BY id LIMIT ?");
+    params.push(Param::int(q.limit as u64 + 1));
+    let rows = store.rows(&sql, &params).await.map_err(db_err)?;
+    let more = rows.len() > q.limit;
+    let page: Vec<Monitor> = rows.iter().take(q.limit).filter_map(from_row).collect();
+    let next = more.then(|| page.last().map(|m| m.id.clone())).flatten();
+    let list: Vec<Value> = page.iter().map(Monitor::public_json).collect();
+    ok_json(200, json!({ "monitors": list, "next_cursor": next }))
 }
 
 const SELECT: &str = "SELECT id, url, name, interval_s, public, runbook_url, headers_json, alerts_json, maintenance_until_ms, baseline_hash, secret_headers_json, source FROM monitors WHERE retired_at_ms IS NULL";
 
-/// Every live monitor (the cron, /metrics and the public list read this).
+/// Every live monitor (the cron and its refresh of the public views read this).
 pub async fn load_all(env: &Env) -> Result<Vec<Monitor>, ApiError> {
     let store = D1Store::from_env(env).map_err(db_err)?;
     let rows = store
@@ -459,6 +522,33 @@ fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn query(q: &str) -> Result<ListQuery, ApiError> {
+        let url = url::Url::parse(&format!("http://h/api/monitors?{q}")).expect("a URL");
+        parse_list_query(url.query_pairs())
+    }
+
+    #[test]
+    fn the_list_query_pages_with_a_cap() {
+        let q = query("").expect("ok");
+        assert_eq!((q.limit, q.after, q.source), (DEFAULT_PAGE, None, None));
+        let q = query("source=registry&limit=500&cursor=r0123abc").expect("ok");
+        assert_eq!(q.limit, 500);
+        assert_eq!(q.after.as_deref(), Some("r0123abc"));
+        assert_eq!(q.source.as_deref(), Some("registry"));
+        for bad in [
+            "limit=0",
+            "limit=501",
+            "limit=-1",
+            "limit=99999999999999999999999",
+            "limit=ten",
+            "cursor=a%2Fb",
+            "cursor=",
+            "source=nope",
+        ] {
+            assert_eq!(query(bad).map_err(|e| e.status), Err(400), "{bad}");
+        }
+    }
 
     #[test]
     fn tokens_compare_whole() {

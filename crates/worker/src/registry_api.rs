@@ -11,6 +11,9 @@
 //! included, with its loud / quiet / passing bucket), and the crawl facts
 //! (the latest crawl and the latest complete full one, as `crate::crawl`
 //! recorded them).
+//!
+//! The summary is rendered by the cron ([`render`], stored as a public view
+//! by [`crate::public_views`]); the public route reads that one row.
 
 use mcprobe_core::registry::{self, Audit, AuditReport, Bucket};
 use mcprobe_core::{Mode, Verdict};
@@ -111,9 +114,30 @@ async fn count<S: Store>(store: &S, sql: &str) -> Result<u64, ApiError> {
     Ok(rows.first().and_then(|r| col_u64(r, "n")).unwrap_or(0))
 }
 
-/// `GET /api/registry/summary`.
-pub async fn summary(env: &Env) -> Result<Response, ApiError> {
-    let store = D1Store::from_env(env).map_err(db_err)?;
+/// The summary's body from its parts (pure).
+fn body(env: &Env, t: &Tally, retired: u64, templated: u64, latest: Value, full: Value) -> Value {
+    json!({
+        "registries": crate::crawl::registries(env),
+        "monitors": {
+            "live": t.live,
+            "probed": t.report.probed,
+            "not_yet_probed": t.not_yet_probed,
+            "needs_credentials": t.needs_credentials,
+            "unreadable": t.unreadable,
+            "retired": retired,
+            "templated": templated,
+        },
+        "table": table(&t.report),
+        "audit": t.report,
+        "crawl": latest,
+        "last_full_crawl": full,
+    })
+}
+
+/// Renders the summary from D1 (five queries, every registry monitor's
+/// verdict parsed): the cron's work, stored as a public view
+/// ([`crate::public_views`]), never a public request's.
+pub async fn render<S: Store>(store: &S, env: &Env) -> Result<Value, ApiError> {
     let latest = store
         .rows(
             "SELECT facts_json FROM registry_crawls ORDER BY at_ms DESC LIMIT 1",
@@ -138,33 +162,41 @@ pub async fn summary(env: &Env) -> Result<Response, ApiError> {
         .await
         .map_err(db_err)?;
     let retired = count(
-        &store,
+        store,
         "SELECT COUNT(*) AS n FROM monitors WHERE source = 'registry' AND retired_at_ms IS NOT NULL",
     )
     .await?;
     let templated = count(
-        &store,
+        store,
         "SELECT COUNT(*) AS n FROM registry_templates WHERE retired_at_ms IS NULL",
     )
     .await?;
     let t = tally(&rows);
-    let body = json!({
-        "registries": crate::crawl::registries(env),
-        "monitors": {
-            "live": t.live,
-            "probed": t.report.probed,
-            "not_yet_probed": t.not_yet_probed,
-            "needs_credentials": t.needs_credentials,
-            "unreadable": t.unreadable,
-            "retired": retired,
-            "templated": templated,
-        },
-        "table": table(&t.report),
-        "audit": t.report,
-        "crawl": facts(&latest),
-        "last_full_crawl": facts(&last_full),
-    });
-    api::json_response(200, body.to_string()).map_err(api::internal)
+    Ok(body(
+        env,
+        &t,
+        retired,
+        templated,
+        facts(&latest),
+        facts(&last_full),
+    ))
+}
+
+/// `GET /api/registry/summary`: the view the cron rendered, one query
+/// whatever the number of monitors (`as_of_ms` says when it was rendered).
+/// Before the first tick: the empty audit.
+pub async fn summary(env: &Env) -> Result<Response, ApiError> {
+    let store = D1Store::from_env(env).map_err(db_err)?;
+    let text =
+        match crate::public_views::read(&store, crate::public_views::REGISTRY_SUMMARY).await? {
+            Some((text, _)) => text,
+            None => {
+                let mut b = body(env, &tally(&[]), 0, 0, Value::Null, Value::Null);
+                b["as_of_ms"] = Value::Null;
+                b.to_string()
+            }
+        };
+    api::json_response(200, text).map_err(api::internal)
 }
 
 #[cfg(test)]

@@ -11,14 +11,14 @@
 
 use std::collections::BTreeSet;
 
-use mcprobe_core::metrics::{self, MetricRow};
+use mcprobe_core::metrics;
 use mcprobe_core::rollup::{Accumulator, Histogram, Rollup, Write, DAY_MS, HOUR_MS};
 use mcprobe_core::{Mode, Status};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
 use crate::api::{self, ApiError};
-use crate::monitors::{self, db_err, Monitor};
+use crate::monitors::{self, db_err};
 use crate::probe_host;
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
 use crate::writer;
@@ -207,25 +207,16 @@ pub async fn status(req: &Request, env: &Env, id: &str) -> Result<Response, ApiE
     api::json_response(200, body.to_string()).map_err(api::internal)
 }
 
-/// `GET /metrics`: OpenMetrics for the public monitors.
+/// `GET /metrics`: OpenMetrics for the public monitors, from the view the
+/// cron renders after each tick ([`crate::public_views`]): one query
+/// whatever the number of monitors. Before the first tick: no samples.
 pub async fn metrics(env: &Env) -> Result<Response, ApiError> {
-    let all: Vec<Monitor> = monitors::load_all(env).await?;
     let store = D1Store::from_env(env).map_err(db_err)?;
-    let now = probe_host::now_ms();
-    let mut rows = Vec::new();
-    for m in all.iter().filter(|m| m.spec.public) {
-        let f = figures(&store, &m.id, now).await?;
-        rows.push(MetricRow {
-            id: m.id.clone(),
-            name: m.spec.name.clone(),
-            status: f.status,
-            latency_ms: f.last_elapsed_ms,
-            last_check_ms: f.last_check_ms,
-        });
-    }
-    let resp = Response::ok(metrics::render(&rows))
-        .map_err(api::internal)?
-        .with_status(200);
+    let text = crate::public_views::read(&store, crate::public_views::METRICS)
+        .await?
+        .map(|(text, _)| text)
+        .unwrap_or_else(|| metrics::render(&[]));
+    let resp = Response::ok(text).map_err(api::internal)?.with_status(200);
     resp.headers()
         .set("Content-Type", metrics::CONTENT_TYPE)
         .map_err(api::internal)?;

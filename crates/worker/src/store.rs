@@ -5,6 +5,14 @@
 //!
 //! Every write reports how many rows it changed (D1's `meta.changes`), which
 //! the cron adds up to measure rows written per probe.
+//!
+//! Every statement is also counted, with the rows it read (D1's
+//! `meta.rows_read`), in this isolate's [`counters`]: the router reports the
+//! difference over one request in `X-D1-Queries` / `X-D1-Rows-Read` when
+//! the dev-only `D1_QUERY_HEADER` var is "1" (exact while requests do not
+//! overlap, as in the tests that read it).
+
+use std::cell::Cell;
 
 use serde_json::Value;
 use wasm_bindgen::JsValue;
@@ -43,6 +51,22 @@ impl Param {
     }
 }
 
+thread_local! {
+    // An isolate is single-threaded: plain cells, no locking.
+    static QUERIES: Cell<u64> = const { Cell::new(0) };
+    static ROWS_READ: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Statements run and rows read (D1's `meta.rows_read`) by this isolate so far.
+pub fn counters() -> (u64, u64) {
+    (QUERIES.with(Cell::get), ROWS_READ.with(Cell::get))
+}
+
+fn count(rows_read: Option<usize>) {
+    QUERIES.with(|q| q.set(q.get() + 1));
+    ROWS_READ.with(|r| r.set(r.get() + rows_read.unwrap_or(0) as u64));
+}
+
 /// The database, as the Worker uses it.
 #[allow(async_fn_in_trait)] // one runtime, single-threaded: no Send bound wanted
 pub trait Store {
@@ -61,6 +85,34 @@ impl D1Store {
             .map(D1Store)
             .map_err(|e| format!("the D1 binding DB is missing: {e}"))
     }
+
+    /// Runs writes in one D1 batch (one transaction: all or none); answers
+    /// the rows they changed.
+    pub async fn batch(&self, statements: &[(&str, Vec<Param>)]) -> Result<u64, String> {
+        let mut prepared = Vec::with_capacity(statements.len());
+        for (sql, params) in statements {
+            let args: Vec<JsValue> = params.iter().map(Param::to_js).collect();
+            prepared.push(
+                self.0
+                    .prepare(*sql)
+                    .bind(&args)
+                    .map_err(|e| format!("binding: {e}"))?,
+            );
+        }
+        let results = self.0.batch(prepared).await.map_err(|e| {
+            count(None);
+            format!("D1 batch: {e}")
+        })?;
+        let mut changed = 0u64;
+        for res in &results {
+            let meta = res.meta().ok().flatten();
+            count(meta.as_ref().and_then(|m| m.rows_read));
+            changed += meta
+                .map(|m| m.rows_written.unwrap_or(0).max(m.changes.unwrap_or(0)))
+                .unwrap_or(0) as u64;
+        }
+        Ok(changed)
+    }
 }
 
 impl Store for D1Store {
@@ -71,11 +123,16 @@ impl Store for D1Store {
             .prepare(sql)
             .bind(&args)
             .map_err(|e| format!("binding: {e}"))?;
-        let res = stmt.run().await.map_err(|e| format!("D1: {e}"))?;
+        let res = stmt.run().await;
+        let res = res.map_err(|e| {
+            count(None);
+            format!("D1: {e}")
+        })?;
+        let meta = res.meta().ok().flatten();
+        count(meta.as_ref().and_then(|m| m.rows_read));
         if let Some(err) = res.error() {
             return Err(format!("D1: {err}"));
         }
-        let meta = res.meta().ok().flatten();
         // rows_written counts index updates too (what D1 bills); changes is
         // the rows themselves. Report the larger, the honest budget figure.
         let n = meta
@@ -91,7 +148,11 @@ impl Store for D1Store {
             .prepare(sql)
             .bind(&args)
             .map_err(|e| format!("binding: {e}"))?;
-        let res = stmt.all().await.map_err(|e| format!("D1: {e}"))?;
+        let res = stmt.all().await.map_err(|e| {
+            count(None);
+            format!("D1: {e}")
+        })?;
+        count(res.meta().ok().flatten().and_then(|m| m.rows_read));
         res.results::<Value>().map_err(|e| format!("D1 rows: {e}"))
     }
 }

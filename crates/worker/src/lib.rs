@@ -8,6 +8,7 @@
 //!
 //! Modules, one area each:
 //! - [`alerting`] - the alert policy's host: re-probes, deliveries, acks
+//! - [`outbox`] - alert deliveries: written with the state, leased, swept
 //! - [`api`] - the router, `POST /api/check`, `GET /api/health`
 //! - [`monitors`] - `/api/monitors...` (registry, admin token, maintenance)
 //! - [`status`] - `/api/monitors/{id}/status` and `/metrics`
@@ -33,6 +34,7 @@ pub mod cron;
 pub mod history;
 pub mod housekeeping;
 pub mod monitors;
+pub mod outbox;
 pub mod probe_host;
 pub mod registry_api;
 pub mod status;

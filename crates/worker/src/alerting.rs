@@ -8,12 +8,13 @@
 //! - Confirmation needs fast re-probes (+10 s, +20 s): [`crate::writer`] runs
 //!   them in the same invocation, so a hard outage is announced about 20 s
 //!   after the first failing probe.
-//! - A delivery is claimed first (`INSERT OR IGNORE` on `{monitor}:{event}:
-//!   {at}:{channel}`), so two runs never send one event twice; it is then
-//!   tried up to `alerts::MAX_ATTEMPTS` times with backoff, and its outcome
-//!   (delivered or failed, attempts, HTTP status, error) is written back. A
-//!   failed delivery is never dropped silently: it is in `deliveries` and
-//!   shown by `GET /api/monitors/{id}/incidents`.
+//! - The policy state, the incident rows and the deliveries an event makes
+//!   are written in one D1 batch (all or nothing): the deliveries go to the
+//!   outbox of [`crate::outbox`], which sends them (claimed with a lease,
+//!   retried with backoff, swept on every cron tick if their sender died) and
+//!   records the outcome (delivered or failed, attempts, HTTP status, error).
+//!   A failed delivery is never dropped silently: it is in `deliveries` and
+//!   shown by `GET /api/monitors/{id}/incidents`, with the pending ones.
 //! - Every delivery URL passes the same address policy as a probe target.
 //! - Maintenance (`POST /api/monitors/{id}/maintenance`) becomes a policy
 //!   window: probing goes on, alerts are held. Quiet hours come from the
@@ -23,25 +24,25 @@
 //!
 //! A monitor without alert channels skips all of this (nothing to send, so
 //! nothing to confirm). Writes: a monitor that stays healthy writes nothing
-//! here; a failing one
-//! writes its state per probe until it is healthy again, plus one incident
-//! row and two rows per delivery.
+//! here; a failing one writes its state per probe until it is healthy again,
+//! plus one incident row and, per delivery, its outbox row and two updates
+//! per attempt (the claim, the outcome).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use futures_util::future::{join_all, select, Either};
+use futures_util::future::join_all;
 use mcprobe_core::alerts::{self, AlertConfig, Delivery};
-use mcprobe_core::notify::NotifyContext;
 use mcprobe_core::policy::{
     Event, EventKind, MaintenanceWindow, Observation, Policy, PolicyConfig, PolicyState,
 };
 use mcprobe_core::Verdict;
 use serde_json::{json, Value};
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{Env, Request, Response};
 
 use crate::api::{self, ApiError};
 use crate::monitors::{self, db_err, Monitor};
+use crate::outbox::{self, CrashPoint, Stopped};
 use crate::probe_host;
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
 use crate::target::Policy as TargetPolicy;
@@ -49,7 +50,7 @@ use crate::target::Policy as TargetPolicy;
 /// `[vars]`: where this deployment's pages live (runbook links in alerts).
 pub const PUBLIC_BASE_VAR: &str = "PUBLIC_BASE";
 /// One delivery attempt's deadline.
-pub const ATTEMPT_TIMEOUT_MS: u64 = 10_000;
+pub const ATTEMPT_TIMEOUT_MS: u64 = outbox::ATTEMPT_TIMEOUT_MS;
 
 thread_local! {
     static POLICIES: RefCell<HashMap<String, Policy>> = RefCell::new(HashMap::new());
@@ -86,11 +87,48 @@ pub fn public_base(env: &Env) -> String {
         .unwrap_or_default()
 }
 
+/// One step of a monitor's policy, to be written: whether it was steady
+/// before, the policy after, and the events the step answered.
+struct Step {
+    before_steady: bool,
+    policy: Policy,
+    events: Vec<Event>,
+}
+
 /// The host side of alerting for one invocation.
 pub struct Alerting<'a, S: Store> {
     pub store: &'a S,
     pub target: TargetPolicy,
     pub public_base: String,
+    /// The test-only switch of [`outbox::CRASH_VAR`]; `None` in production.
+    pub crash: Option<CrashPoint>,
+}
+
+/// What alerting takes from the environment, once per invocation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub public_base: String,
+    pub crash: Option<CrashPoint>,
+}
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Settings {
+        Settings {
+            public_base: public_base(env),
+            crash: CrashPoint::from_env(env),
+        }
+    }
+}
+
+impl<'a, S: Store> Alerting<'a, S> {
+    pub fn new(store: &'a S, target: TargetPolicy, settings: &Settings) -> Alerting<'a, S> {
+        Alerting {
+            store,
+            target,
+            public_base: settings.public_base.clone(),
+            crash: settings.crash,
+        }
+    }
 }
 
 /// What alerting did in one invocation.
@@ -100,6 +138,12 @@ pub struct AlertOutcome {
     pub delivered: u64,
     pub failed: u64,
     pub rows_written: u64,
+    /// Outbox rows the cron's sweep tried (left by a dead or failed sender).
+    pub swept: u64,
+    /// Attempts that failed and were put back for a later one.
+    pub deferred: u64,
+    /// The test-only switch stopped the invocation.
+    pub stopped: bool,
     pub errors: Vec<String>,
 }
 
@@ -109,6 +153,9 @@ impl AlertOutcome {
         self.delivered += other.delivered;
         self.failed += other.failed;
         self.rows_written += other.rows_written;
+        self.swept += other.swept;
+        self.deferred += other.deferred;
+        self.stopped |= other.stopped;
         self.errors.extend(other.errors);
     }
 }
@@ -146,37 +193,85 @@ impl<'a, S: Store> Alerting<'a, S> {
         Policy::with_state(config, state)
     }
 
-    async fn save(
+    /// Writes what one policy step decided, all or nothing, in one D1 batch:
+    /// the policy state (unless healthy and still healthy), the events'
+    /// incident rows and every delivery to make, as `pending` rows of the
+    /// outbox ([`crate::outbox`]). Only then does this isolate's memory take
+    /// the new state and are the deliveries sent. If the batch fails nothing
+    /// moved: memory keeps the old state, so the next observation decides
+    /// (and writes) the same events again.
+    async fn commit(
         &self,
         m: &Monitor,
-        before_steady: bool,
-        policy: Policy,
+        alerts: Option<&AlertConfig>,
+        step: Step,
         now_ms: u64,
         out: &mut AlertOutcome,
-    ) {
+    ) -> Result<(), Stopped> {
+        let Step {
+            before_steady,
+            policy,
+            events,
+        } = step;
+        let events = events.as_slice();
         let after_steady = steady(policy.state());
+        let mut stmts: Vec<(String, Vec<Param>)> = Vec::new();
         // Healthy and still healthy: nothing worth a row.
         if !(before_steady && after_steady) {
             let json = serde_json::to_string(policy.state()).unwrap_or_default();
-            match self
-                .store
-                .exec(
-                    "INSERT INTO alert_state (monitor_id, state_json, open, at_ms) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT(monitor_id) DO UPDATE SET state_json = excluded.state_json, open = excluded.open, at_ms = excluded.at_ms",
-                    &[
-                        Param::text(&m.id),
-                        Param::text(json),
-                        Param::int(u64::from(!after_steady)),
-                        Param::int(now_ms),
-                    ],
-                )
-                .await
-            {
+            stmts.push((
+                "INSERT INTO alert_state (monitor_id, state_json, open, at_ms) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT(monitor_id) DO UPDATE SET state_json = excluded.state_json, open = excluded.open, at_ms = excluded.at_ms"
+                    .to_string(),
+                vec![
+                    Param::text(&m.id),
+                    Param::text(json),
+                    Param::int(u64::from(!after_steady)),
+                    Param::int(now_ms),
+                ],
+            ));
+        }
+        let ctx = outbox::notify_context(m, &self.public_base);
+        let mut sends: Vec<(String, Delivery)> = Vec::new();
+        for event in events {
+            stmts.extend(incident_sql(event));
+            let Some(cfg) = alerts else { continue };
+            let event_json = serde_json::to_string(event).unwrap_or_default();
+            for d in alerts::deliveries(event, cfg, &ctx) {
+                stmts.push(outbox::enqueue(event, &d, &event_json, now_ms));
+                sends.push((outbox::key(event, &d.channel_name), d));
+            }
+        }
+        if !stmts.is_empty() {
+            match self.store.batch(&stmts).await {
                 Ok(n) => out.rows_written += n,
-                Err(e) => out.errors.push(e),
+                Err(e) => {
+                    out.errors.push(format!(
+                        "monitor {}: writing the alert state and {} deliveries: {e} (nothing moved; the next probe decides again)",
+                        m.id,
+                        sends.len()
+                    ));
+                    return Ok(());
+                }
             }
         }
         POLICIES.with(|ps| ps.borrow_mut().insert(m.id.clone(), policy));
+        out.events += events.len() as u64;
+        if self.crash == Some(CrashPoint::AfterState) && !sends.is_empty() {
+            return Err(Stopped);
+        }
+        let results = join_all(sends.into_iter().map(|(key, d)| async move {
+            outbox::send_now(self.store, key, &d, self.target, self.crash).await
+        }))
+        .await;
+        let mut stopped = Ok(());
+        for (one, r) in results {
+            out.add(one);
+            if r.is_err() {
+                stopped = Err(Stopped);
+            }
+        }
+        stopped
     }
 
     /// Feeds one verdict to the monitor's policy at `now_ms` (the clock:
@@ -188,271 +283,95 @@ impl<'a, S: Store> Alerting<'a, S> {
         verdict: &Verdict,
         now_ms: u64,
         out: &mut AlertOutcome,
-    ) -> Option<u64> {
+    ) -> Result<Option<u64>, Stopped> {
         let alerts = AlertConfig::parse(&m.spec.alerts).ok();
         // Nobody to tell (no channel, e.g. every registry monitor): no
         // policy, no confirmation re-probes, no rows. The outage is still in
         // the monitor's history (state changes, /incidents).
         if alerts.as_ref().is_none_or(|a| a.channels.is_empty()) {
-            return None;
+            return Ok(None);
         }
         let mut policy = self.policy(m, alerts.as_ref()).await;
-        let before = steady(policy.state());
+        let before_steady = steady(policy.state());
         let events = policy.observe(&Observation::from_verdict(verdict), now_ms);
         let next = policy.next_reprobe_at();
-        self.save(m, before, policy, now_ms, out).await;
-        self.announce(m, alerts.as_ref(), &events, out).await;
-        next
+        let step = Step {
+            before_steady,
+            policy,
+            events,
+        };
+        self.commit(m, alerts.as_ref(), step, now_ms, out).await?;
+        Ok(next)
     }
 
     /// Lets time pass for a monitor that is not steady (escalations, the end
     /// of maintenance, quiet hours or flapping).
-    pub async fn tick(&self, m: &Monitor, now_ms: u64, out: &mut AlertOutcome) {
-        let alerts = AlertConfig::parse(&m.spec.alerts).ok();
-        let mut policy = self.policy(m, alerts.as_ref()).await;
-        let before = steady(policy.state());
-        let events = policy.tick(now_ms);
-        self.save(m, before, policy, now_ms, out).await;
-        self.announce(m, alerts.as_ref(), &events, out).await;
-    }
-
-    /// Records the events' incidents and sends them to every channel.
-    async fn announce(
+    pub async fn tick(
         &self,
         m: &Monitor,
-        alerts: Option<&AlertConfig>,
-        events: &[Event],
+        now_ms: u64,
         out: &mut AlertOutcome,
-    ) {
-        if events.is_empty() {
-            return;
-        }
-        out.events += events.len() as u64;
-        let ctx = NotifyContext {
-            monitor_name: m.spec.name.clone(),
-            url: m.spec.url.clone(),
-            server_name: None,
-            public_base: self.public_base.clone(),
-            runbook_url: m.spec.runbook_url.clone(),
+    ) -> Result<(), Stopped> {
+        let alerts = AlertConfig::parse(&m.spec.alerts).ok();
+        let mut policy = self.policy(m, alerts.as_ref()).await;
+        let before_steady = steady(policy.state());
+        let events = policy.tick(now_ms);
+        let step = Step {
+            before_steady,
+            policy,
+            events,
         };
-        for event in events {
-            let r = self.record_incident(event).await;
-            match r {
-                Ok(n) => out.rows_written += n,
-                Err(e) => out.errors.push(e),
-            }
-            let Some(cfg) = alerts else {
-                continue;
-            };
-            let sends = alerts::deliveries(event, cfg, &ctx)
-                .into_iter()
-                .map(|d| self.deliver(event, d));
-            for (rows, ok, err) in join_all(sends).await {
-                out.rows_written += rows;
-                match ok {
-                    Some(true) => out.delivered += 1,
-                    Some(false) => out.failed += 1,
-                    None => {}
-                }
-                out.errors.extend(err);
-            }
-        }
-    }
-
-    async fn record_incident(&self, event: &Event) -> Result<u64, String> {
-        match &event.kind {
-            EventKind::IncidentOpened {
-                id,
-                mode,
-                reason,
-                hint,
-                started_at_ms,
-                ..
-            } => {
-                self.store
-                    .exec(
-                        "INSERT OR IGNORE INTO incidents (id, monitor_id, started_at_ms, announced_at_ms, severity, mode, reason, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        &[
-                            Param::text(id),
-                            Param::text(&event.monitor_id),
-                            Param::int(*started_at_ms),
-                            Param::int(event.at_ms),
-                            Param::text(event.severity.as_str()),
-                            Param::text(mode.as_str()),
-                            Param::text(reason),
-                            Param::text(hint),
-                        ],
-                    )
-                    .await
-            }
-            EventKind::Escalated { id, .. } => {
-                self.store
-                    .exec(
-                        "UPDATE incidents SET severity = ?, escalated_at_ms = ? WHERE id = ?",
-                        &[
-                            Param::text(event.severity.as_str()),
-                            Param::int(event.at_ms),
-                            Param::text(id),
-                        ],
-                    )
-                    .await
-            }
-            EventKind::IncidentResolved {
-                id,
-                ended_at_ms,
-                duration_ms,
-                ..
-            } => {
-                self.store
-                    .exec(
-                        "UPDATE incidents SET resolved_at_ms = ?, duration_ms = ? WHERE id = ? AND resolved_at_ms IS NULL",
-                        &[Param::int(*ended_at_ms), Param::int(*duration_ms), Param::text(id)],
-                    )
-                    .await
-            }
-            _ => Ok(0),
-        }
-    }
-
-    /// Claims, sends (with retries) and records one delivery. Answers the
-    /// rows written, whether it was delivered (None: another run has it), and
-    /// an error for the log.
-    async fn deliver(&self, event: &Event, d: Delivery) -> (u64, Option<bool>, Option<String>) {
-        let key = format!(
-            "{}:{}:{}:{}",
-            event.monitor_id,
-            event.kind.code(),
-            event.at_ms,
-            d.channel_name
-        );
-        let claimed = self
-            .store
-            .exec(
-                "INSERT OR IGNORE INTO deliveries (key, monitor_id, incident_id, event, severity, channel_name, channel, at_ms, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending')",
-                &[
-                    Param::text(&key),
-                    Param::text(&event.monitor_id),
-                    Param::opt_text(alerts::incident_of(event)),
-                    Param::text(event.kind.code()),
-                    Param::text(event.severity.as_str()),
-                    Param::text(&d.channel_name),
-                    Param::text(channel_code(&d)),
-                    Param::int(event.at_ms),
-                ],
-            )
-            .await;
-        let mut rows = match claimed {
-            Ok(0) => return (0, None, None),
-            Ok(n) => n,
-            Err(e) => return (0, None, Some(format!("claiming a delivery: {e}"))),
-        };
-        let (attempts, result) = send_with_retries(&d, self.target).await;
-        let (status, http_status, error) = match &result {
-            Ok(s) => ("delivered", Some(*s), None),
-            Err((s, e)) => ("failed", *s, Some(e.clone())),
-        };
-        match self
-            .store
-            .exec(
-                "UPDATE deliveries SET status = ?, attempts = ?, http_status = ?, error = ?, done_at_ms = ? WHERE key = ?",
-                &[
-                    Param::text(status),
-                    Param::int(u64::from(attempts)),
-                    http_status.map_or(Param::Null, |s| Param::int(u64::from(s))),
-                    Param::opt_text(error.as_deref()),
-                    Param::int(probe_host::now_ms()),
-                    Param::text(&key),
-                ],
-            )
-            .await
-        {
-            Ok(n) => rows += n,
-            Err(e) => return (rows, Some(result.is_ok()), Some(e)),
-        }
-        let log = error.map(|e| format!("delivery {key} failed after {attempts} attempts: {e}"));
-        (rows, Some(result.is_ok()), log)
+        self.commit(m, alerts.as_ref(), step, now_ms, out).await
     }
 }
 
-fn channel_code(d: &Delivery) -> &'static str {
-    use mcprobe_core::notify::Channel;
-    match d.channel {
-        Channel::Webhook => "webhook",
-        Channel::Slack => "slack",
-        Channel::Discord => "discord",
-        Channel::Pagerduty => "pagerduty",
-        Channel::Opsgenie => "opsgenie",
-    }
-}
-
-/// Attempts and the outcome: the 2xx status, or the last status (if any) and
-/// what went wrong.
-async fn send_with_retries(
-    d: &Delivery,
-    target: TargetPolicy,
-) -> (u32, Result<u16, (Option<u16>, String)>) {
-    if let Err(refusal) = target.check_str(&d.url) {
-        return (
-            0,
-            Err((
-                None,
-                format!("refused to send to this URL: {}", refusal.describe()),
-            )),
-        );
-    }
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let (status, retry_after, error) = match send_once(d).await {
-            Ok((s, _)) if alerts::delivered(s) => return (attempt, Ok(s)),
-            Ok((s, ra)) => (Some(s), ra, format!("the receiver answered HTTP {s}")),
-            Err(e) => (None, None, e),
-        };
-        match alerts::retry_after(attempt, status, retry_after) {
-            Some(wait) => {
-                Delay::from(std::time::Duration::from_millis(wait)).await;
-            }
-            None => return (attempt, Err((status, error))),
-        }
-    }
-}
-
-/// One POST with a deadline; the status and a `Retry-After` in ms.
-async fn send_once(d: &Delivery) -> Result<(u16, Option<u64>), String> {
-    let headers = Headers::new();
-    let set = |h: &Headers, k: &str, v: &str| h.set(k, v).map_err(|e| e.to_string());
-    set(&headers, "Content-Type", "application/json")?;
-    set(&headers, "User-Agent", "mcprobe-alerts/1")?;
-    for (k, v) in &d.headers {
-        set(&headers, k, v)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_redirect(worker::RequestRedirect::Manual)
-        .with_body(Some(d.body.clone().into()));
-    let req = Request::new_with_init(&d.url, &init).map_err(|e| e.to_string())?;
-    let abort = AbortController::default();
-    let signal = abort.signal();
-    let send = Box::pin(async move { Fetch::Request(req).send_with_signal(&signal).await });
-    let timeout = Delay::from(std::time::Duration::from_millis(ATTEMPT_TIMEOUT_MS));
-    match select(send, timeout).await {
-        Either::Left((Ok(resp), _)) => {
-            let retry_after = resp
-                .headers()
-                .get("Retry-After")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| s.saturating_mul(1000));
-            Ok((resp.status_code(), retry_after))
-        }
-        Either::Left((Err(e), _)) => Err(format!("no answer: {e}")),
-        Either::Right(_) => {
-            abort.abort();
-            Err(format!("no answer within {} s", ATTEMPT_TIMEOUT_MS / 1000))
-        }
-    }
+/// The incident row an event writes, if any.
+fn incident_sql(event: &Event) -> Option<(String, Vec<Param>)> {
+    let (sql, params) = match &event.kind {
+        EventKind::IncidentOpened {
+            id,
+            mode,
+            reason,
+            hint,
+            started_at_ms,
+            ..
+        } => (
+            "INSERT OR IGNORE INTO incidents (id, monitor_id, started_at_ms, announced_at_ms, severity, mode, reason, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                Param::text(id),
+                Param::text(&event.monitor_id),
+                Param::int(*started_at_ms),
+                Param::int(event.at_ms),
+                Param::text(event.severity.as_str()),
+                Param::text(mode.as_str()),
+                Param::text(reason),
+                Param::text(hint),
+            ],
+        ),
+        EventKind::Escalated { id, .. } => (
+            "UPDATE incidents SET severity = ?, escalated_at_ms = ? WHERE id = ?",
+            vec![
+                Param::text(event.severity.as_str()),
+                Param::int(event.at_ms),
+                Param::text(id),
+            ],
+        ),
+        EventKind::IncidentResolved {
+            id,
+            ended_at_ms,
+            duration_ms,
+            ..
+        } => (
+            "UPDATE incidents SET resolved_at_ms = ?, duration_ms = ? WHERE id = ? AND resolved_at_ms IS NULL",
+            vec![
+                Param::int(*ended_at_ms),
+                Param::int(*duration_ms),
+                Param::text(id),
+            ],
+        ),
+        _ => return None,
+    };
+    Some((sql.to_string(), params))
 }
 
 /// The monitors whose policy is not steady (for the cron's tick).
@@ -501,17 +420,22 @@ pub async fn ack(req: &Request, env: &Env, incident_id: &str) -> Result<Response
             "nothing to acknowledge",
         )
     })?;
-    let alerting = Alerting {
-        store: &store,
-        target: monitors::policy(env),
-        public_base: public_base(env),
-    };
+    let alerting = Alerting::new(&store, monitors::policy(env), &Settings::from_env(env));
     let cfg = AlertConfig::parse(&m.spec.alerts).ok();
     let mut policy = alerting.policy(&m, cfg.as_ref()).await;
-    let before = steady(policy.state());
+    let before_steady = steady(policy.state());
     let known = policy.ack(incident_id, now);
     let mut out = AlertOutcome::default();
-    alerting.save(&m, before, policy, now, &mut out).await;
+    // No events from an ack: only the state is written.
+    let step = Step {
+        before_steady,
+        policy,
+        events: Vec::new(),
+    };
+    let _ = alerting.commit(&m, cfg.as_ref(), step, now, &mut out).await;
+    if let Some(e) = out.errors.first() {
+        return Err(db_err(e.clone()));
+    }
     store
         .exec(
             "UPDATE incidents SET acked_at_ms = COALESCE(acked_at_ms, ?) WHERE id = ?",

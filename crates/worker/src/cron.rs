@@ -14,7 +14,9 @@
 //!    Worker (`wrangler.toml` configures both ends; `wrangler dev` simulates
 //!    the Queue locally);
 //! 4. once an hour, the housekeeping of [`crate::housekeeping`] (daily
-//!    roll-ups, pruning).
+//!    roll-ups, pruning);
+//! 5. before probing, sweeps the alert outbox ([`crate::outbox::sweep`]):
+//!    deliveries whose sender died, or whose retry is due, get an attempt.
 //!
 //! The probing and the writes are [`crate::writer`]'s. Rows written are
 //! counted from D1's `meta` and shown, per probe, by `GET /api/debug/writes`
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, MessageBatch, MessageExt, Request, Response};
 
-use crate::alerting::{self, AlertOutcome, Alerting};
+use crate::alerting::{self, AlertOutcome, Alerting, Settings};
 use crate::api::{self, ApiError};
 use crate::monitors::{self, db_err, Monitor};
 use crate::store::{D1Store, Param, Store};
@@ -155,23 +157,32 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
     }
     let all = monitors::load_all(env).await.map_err(|e| e.error)?;
     let jobs = jobs_for_tick(&all, tick_ms);
+    let settings = Settings::from_env(env);
+    let now = crate::probe_host::now_ms().max(tick_ms);
+    let swept = crate::outbox::sweep(
+        &store,
+        &all,
+        monitors::policy(env),
+        &settings.public_base,
+        now,
+    )
+    .await;
     let mut housekeeping = crate::housekeeping::run(&store, tick_ms).await;
     crate::crawl::tick(&store, env, tick_ms, &mut housekeeping).await;
 
     let queue = env.queue(QUEUE_BINDING).ok();
     if jobs.len() <= direct_max(env) || queue.is_none() {
-        let mut outcome = writer::process(
-            &store,
-            &all,
-            &jobs,
-            monitors::policy(env),
-            &alerting::public_base(env),
-        )
-        .await;
-        outcome
-            .alerts
-            .add(tick_open(&store, env, &all, &jobs, tick_ms).await);
+        let mut outcome =
+            writer::process(&store, &all, &jobs, monitors::policy(env), &settings).await;
+        outcome.rows_written += swept.rows_written;
+        outcome.alerts.add(swept);
+        if !outcome.alerts.stopped {
+            outcome
+                .alerts
+                .add(tick_open(&store, env, &all, &jobs, tick_ms).await);
+        }
         count(&outcome, false);
+        stopped(&outcome.alerts)?;
         let mut summary = summary(tick_ms, &outcome);
         summary["housekeeping"] = housekeeping;
         if queue.is_none() && jobs.len() > direct_max(env) {
@@ -193,7 +204,9 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
         sent += chunk.len();
     }
     STATS.with(|s| s.borrow_mut().runs += 1);
-    let ticked = tick_open(&store, env, &all, &jobs, tick_ms).await;
+    let mut ticked = tick_open(&store, env, &all, &jobs, tick_ms).await;
+    ticked.add(swept);
+    stopped(&ticked)?;
     Ok(json!({
         "tick_ms": tick_ms,
         "queued_probes": jobs.len(),
@@ -221,21 +234,32 @@ async fn tick_open(
             return out;
         }
     };
-    let alerting = Alerting {
-        store,
-        target: monitors::policy(env),
-        public_base: alerting::public_base(env),
-    };
+    let alerting = Alerting::new(store, monitors::policy(env), &Settings::from_env(env));
     let now = crate::probe_host::now_ms().max(tick_ms);
     for id in open {
         if jobs.iter().any(|j| j.id == id) {
             continue;
         }
         if let Some(m) = all.iter().find(|m| m.id == id) {
-            alerting.tick(m, now, &mut out).await;
+            if alerting.tick(m, now, &mut out).await.is_err() {
+                out.stopped = true;
+                break;
+            }
         }
     }
     out
+}
+
+/// The test-only switch of [`crate::outbox::CRASH_VAR`] stopped the run: it
+/// ends as a failed invocation would (an error in the log).
+fn stopped(o: &AlertOutcome) -> Result<(), String> {
+    if o.stopped {
+        return Err(format!(
+            "stopped on purpose by {} (test-only)",
+            crate::outbox::CRASH_VAR
+        ));
+    }
+    Ok(())
 }
 
 fn summary(tick_ms: u64, o: &Outcome) -> Value {
@@ -259,7 +283,7 @@ fn summary(tick_ms: u64, o: &Outcome) -> Value {
 pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value, String> {
     let store = D1Store::from_env(env)?;
     let policy = monitors::policy(env);
-    let public_base = alerting::public_base(env);
+    let settings = Settings::from_env(env);
     let mut total = Outcome::default();
     let mut retried = 0u32;
     for msg in batch.iter() {
@@ -276,9 +300,12 @@ pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value
         match monitors::load_many(env, &ids).await {
             Ok(ms) => {
                 let outcome =
-                    writer::process(&store, &ms, &msg.body().jobs, policy, &public_base).await;
+                    writer::process(&store, &ms, &msg.body().jobs, policy, &settings).await;
                 count(&outcome, true);
+                let stop = stopped(&outcome.alerts);
                 total.add(outcome);
+                // As a crash would: the message is not acknowledged.
+                stop?;
                 msg.ack();
             }
             Err(e) => {

@@ -8,6 +8,7 @@
 //!
 //! Modules, one area each:
 //! - [`alerting`] - the alert policy's host: re-probes, deliveries, acks
+//! - [`outbox`] - alert deliveries: written with the state, leased, swept
 //! - [`api`] - the router, `POST /api/check`, `GET /api/health`
 //! - [`routes`] - the typed route parser (pure, property-tested)
 //! - [`public_views`] - `/metrics` and the registry summary, rendered by the cron
@@ -35,6 +36,7 @@ pub mod cron;
 pub mod history;
 pub mod housekeeping;
 pub mod monitors;
+pub mod outbox;
 pub mod probe_host;
 pub mod public_views;
 pub mod registry_api;

@@ -74,6 +74,9 @@ pub trait Store {
     async fn exec(&self, sql: &str, params: &[Param]) -> Result<u64, String>;
     /// Runs a query; answers its rows as JSON objects.
     async fn rows(&self, sql: &str, params: &[Param]) -> Result<Vec<Value>, String>;
+    /// Runs writes as one transaction (D1's `batch`: all or none applied);
+    /// answers the rows they changed in all.
+    async fn batch(&self, stmts: &[(String, Vec<Param>)]) -> Result<u64, String>;
 }
 
 /// D1 through the `DB` binding.
@@ -139,6 +142,35 @@ impl Store for D1Store {
             .map(|m| m.rows_written.unwrap_or(0).max(m.changes.unwrap_or(0)))
             .unwrap_or(0);
         Ok(n as u64)
+    }
+
+    async fn batch(&self, stmts: &[(String, Vec<Param>)]) -> Result<u64, String> {
+        let mut prepared = Vec::with_capacity(stmts.len());
+        for (sql, params) in stmts {
+            let args: Vec<JsValue> = params.iter().map(Param::to_js).collect();
+            let stmt = self
+                .0
+                .prepare(sql)
+                .bind(&args)
+                .map_err(|e| format!("binding: {e}"))?;
+            prepared.push(stmt);
+        }
+        let results = self
+            .0
+            .batch(prepared)
+            .await
+            .map_err(|e| format!("D1 batch: {e}"))?;
+        let mut n = 0u64;
+        for res in &results {
+            if let Some(err) = res.error() {
+                return Err(format!("D1 batch: {err}"));
+            }
+            let meta = res.meta().ok().flatten();
+            n += meta
+                .map(|m| m.rows_written.unwrap_or(0).max(m.changes.unwrap_or(0)))
+                .unwrap_or(0) as u64;
+        }
+        Ok(n)
     }
 
     async fn rows(&self, sql: &str, params: &[Param]) -> Result<Vec<Value>, String> {

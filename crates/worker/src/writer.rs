@@ -14,6 +14,10 @@
 //!   the copy;
 //! - `monitor_state` is written only with a state change or drift, as an
 //!   upsert that never goes back in time.
+//! - an accumulator moves in this isolate's memory only once its rows are
+//!   in D1: after a failed write it stays where D1 is, the error is in the
+//!   run's log line, and the next tick observes again from there (what the
+//!   failed write held, a state change say, is written then).
 //!
 //! Isolates come and go, and the Queue may hand a shard to another isolate
 //! than last time. So before a job, an accumulator that did not see the
@@ -44,7 +48,7 @@ use std::time::Duration;
 
 use worker::Delay;
 
-use crate::alerting::{AlertOutcome, Alerting};
+use crate::alerting::{AlertOutcome, Alerting, Settings};
 use crate::monitors::Monitor;
 use crate::probe_host;
 use crate::store::{col_str, Param, Store};
@@ -99,6 +103,22 @@ impl Outcome {
         match r {
             Ok(n) => self.rows_written += n,
             Err(e) => self.errors.push(e),
+        }
+    }
+
+    /// Counts a write; answers whether it succeeded, the error kept with
+    /// `what` for context.
+    fn exec_ok(&mut self, r: Result<u64, String>, what: &str) -> bool {
+        self.statements += 1;
+        match r {
+            Ok(n) => {
+                self.rows_written += n;
+                true
+            }
+            Err(e) => {
+                self.errors.push(format!("{what}: {e}"));
+                false
+            }
         }
     }
 }
@@ -238,15 +258,31 @@ pub fn last_hash(acc: Option<&Accumulator>) -> Option<String> {
         .and_then(|l| l.tools_hash.clone())
 }
 
+/// The monitors whose accumulators may move on: every one observed, except
+/// those with a write that failed (a packed row of their shard, or their own
+/// state row). Those keep what D1 has, so the next tick observes again from
+/// there and writes what was lost (a state change is then dated at that
+/// tick's slot instead of being skipped for good).
+pub fn committable<'a>(
+    observed: impl Iterator<Item = &'a str>,
+    failed_shards: &BTreeSet<String>,
+    failed_ids: &BTreeSet<String>,
+) -> (Vec<&'a str>, Vec<&'a str>) {
+    observed.partition(|id| !failed_shards.contains(&shard_of(id)) && !failed_ids.contains(*id))
+}
+
 /// Probes the jobs (at most [`CONCURRENCY`] at once) and writes what changed.
 /// `monitors` holds at least every monitor a job names; a job whose monitor
 /// is missing (deleted since it was planned) is skipped.
+///
+/// The accumulators move in a working copy: this isolate's memory takes
+/// them only once their writes are in D1 ([`committable`]).
 pub async fn process<S: Store>(
     store: &S,
     monitors: &[Monitor],
     jobs: &[Job],
     policy: Policy,
-    public_base: &str,
+    settings: &Settings,
 ) -> Outcome {
     let mut out = Outcome::default();
     let by_id: HashMap<&str, &Monitor> = monitors.iter().map(|m| (m.id.as_str(), m)).collect();
@@ -299,11 +335,8 @@ pub async fn process<S: Store>(
         baselines.insert(j.id.as_str(), snap);
     }
 
-    let alerting = Alerting {
-        store,
-        target: policy,
-        public_base: public_base.to_string(),
-    };
+    let alerting = Alerting::new(store, policy, settings);
+    let mut working: BTreeMap<String, Accumulator> = BTreeMap::new();
     let mut round: Vec<(&Monitor, u64)> = jobs
         .iter()
         .map(|j| (by_id[j.id.as_str()], j.slot_ms))
@@ -337,9 +370,13 @@ pub async fn process<S: Store>(
             if rounds == 1 {
                 out.probes += 1;
                 let obs = Observation::from_verdict(&verdict, *at_ms);
-                let mut acc = accumulator(&m.id).unwrap_or_else(|| Accumulator::new(&m.id));
+                let mut acc = working
+                    .get(&m.id)
+                    .cloned()
+                    .or_else(|| accumulator(&m.id))
+                    .unwrap_or_else(|| Accumulator::new(&m.id));
                 let new = acc.observe(&obs, now);
-                ACCUMULATORS.with(|map| map.borrow_mut().insert(m.id.clone(), acc));
+                working.insert(m.id.clone(), acc);
                 if let Some(snap) = snapshot {
                     if m.baseline_hash.is_none() && !new_baselines.iter().any(|(id, _)| *id == m.id)
                     {
@@ -358,8 +395,14 @@ pub async fn process<S: Store>(
             }
             // Confirmation runs on the clock: the policy sees real times.
             match alerting.observe(m, &verdict, now, &mut out.alerts).await {
-                Some(t) => reprobes.insert(m.id.clone(), t),
-                None => reprobes.remove(&m.id),
+                Ok(Some(t)) => reprobes.insert(m.id.clone(), t),
+                Ok(None) => reprobes.remove(&m.id),
+                // The test-only switch: stop here, as a crash would (no
+                // accumulator moves, nothing more is written).
+                Err(_) => {
+                    out.alerts.stopped = true;
+                    return out;
+                }
             };
         }
         // Fast re-probes the policy asked for, inside this invocation.
@@ -401,16 +444,43 @@ pub async fn process<S: Store>(
             .or_default()
             .push(w);
     }
+    let mut failed_shards: BTreeSet<String> = BTreeSet::new();
+    let mut failed_ids: BTreeSet<String> = BTreeSet::new();
     for (shard, ws) in &by_shard {
         for row in rollup::pack(shard, ws) {
             let (sql, params) = row_sql(&row);
             let r = store.exec(sql, &params).await;
-            out.exec_result(r);
+            if !out.exec_ok(r, &format!("writing shard {shard}'s rows")) {
+                failed_shards.insert(shard.clone());
+            }
         }
     }
     for (id, obs) in &changed {
-        let r = write_state(store, id, obs).await;
-        out.exec_result(r);
+        let acc = working.get(id).cloned().or_else(|| accumulator(id));
+        let r = write_state(store, id, obs, acc.as_ref()).await;
+        if !out.exec_ok(r, &format!("writing monitor {id}'s state")) {
+            failed_ids.insert(id.clone());
+        }
+    }
+    // Only what is in D1 moves this isolate's memory.
+    let (moved, held) = committable(
+        working.keys().map(String::as_str),
+        &failed_shards,
+        &failed_ids,
+    );
+    ACCUMULATORS.with(|map| {
+        let mut map = map.borrow_mut();
+        for id in &moved {
+            if let Some(acc) = working.get(*id) {
+                map.insert(id.to_string(), acc.clone());
+            }
+        }
+    });
+    if !held.is_empty() {
+        out.errors.push(format!(
+            "accumulators of {} not advanced after a failed write; the next tick observes again from D1",
+            held.join(", ")
+        ));
     }
     // Alerting's rows count against the same budget.
     out.rows_written += out.alerts.rows_written;
@@ -472,8 +542,13 @@ async fn store_snapshot<S: Store>(store: &S, snap: &Snapshot, at_ms: u64, out: &
 }
 
 /// The monitor's latest state: an upsert that never goes back in time.
-async fn write_state<S: Store>(store: &S, id: &str, obs: &Observation) -> Result<u64, String> {
-    let acc = accumulator(id).unwrap_or_else(|| Accumulator::new(id));
+async fn write_state<S: Store>(
+    store: &S,
+    id: &str,
+    obs: &Observation,
+    acc: Option<&Accumulator>,
+) -> Result<u64, String> {
+    let acc = acc.cloned().unwrap_or_else(|| Accumulator::new(id));
     let acc_json = serde_json::to_string(&acc).unwrap_or_default();
     let hash = last_hash(Some(&acc)).or_else(|| obs.tools_hash.clone());
     store
@@ -596,6 +671,24 @@ pub async fn shard_items<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_monitors_whose_writes_all_landed_move_on() {
+        let ids = ["a", "b", "c"];
+        let none = BTreeSet::new();
+        let (moved, held) = committable(ids.iter().copied(), &none, &none);
+        assert_eq!((moved, held.len()), (ids.to_vec(), 0));
+        // b's own state row failed: only b is held.
+        let b: BTreeSet<String> = ["b".to_string()].into();
+        let (moved, held) = committable(ids.iter().copied(), &none, &b);
+        assert_eq!((moved, held), (vec!["a", "c"], vec!["b"]));
+        // a's shard's packed rows failed: every monitor of that shard is held.
+        let shard: BTreeSet<String> = [shard_of("a")].into();
+        let (moved, held) = committable(ids.iter().copied(), &shard, &none);
+        assert!(held.contains(&"a"), "{held:?}");
+        assert!(moved.iter().all(|id| shard_of(id) != shard_of("a")));
+        assert_eq!(moved.len() + held.len(), 3);
+    }
 
     #[test]
     fn a_refresh_is_needed_only_when_the_previous_slot_was_missed() {

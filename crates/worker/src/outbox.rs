@@ -1,0 +1,497 @@
+//! Start here: the alert outbox. Every delivery the policy decides is a row of
+//! `deliveries`, written in the same D1 batch (one transaction) as the policy
+//! state that decided it ([`crate::alerting`]), so an announced incident
+//! always has its deliveries on record, whatever happens to the invocation
+//! next. Rows are then sent from here.
+//!
+//! A row's states:
+//!
+//! - `pending`: to send once `next_at_ms` has passed (written with the
+//!   state; or put back after a retryable failure, `next_at_ms` then being
+//!   the core's backoff or the receiver's `Retry-After`);
+//! - `sending`: claimed by one invocation until `lease_until_ms`
+//!   ([`LEASE_MS`] after the claim); the claim counts the attempt;
+//! - `delivered` / `failed`: done, with attempts, HTTP status and error.
+//!
+//! A claim is one `UPDATE ... WHERE` on the state the claimer read (status,
+//! due time and attempt count), so of two invocations trying one row only
+//! one sends; an outcome is written only by the claim's holder (fenced by
+//! the attempt count). The invocation that wrote the row sends it at once,
+//! retrying in process with the core's backoff (`alerts::retry_after`: 4
+//! attempts, 1/2/4 s or a `Retry-After` up to 30 s, a 4xx other than
+//! 408/425/429 is final). [`sweep`], on every cron tick, takes at most
+//! [`SWEEP_MAX`] rows that nobody sends: `pending` and due (the writer died
+//! before its claim, or a retry is due), or `sending` past the lease (the
+//! sender died mid-send); one attempt each per tick.
+//!
+//! What the receiver sees: exactly one request per delivery while nothing
+//! dies (plus the retries a failing receiver asked for). If an invocation
+//! dies after the receiver got the request but before the outcome was
+//! written, the sweep sends it again after the lease: one duplicate per such
+//! crash. Channels that deduplicate (PagerDuty's `dedup_key`, Opsgenie's
+//! alias) absorb even that.
+//!
+//! Secrets: a row keeps the event (`event_json`), not the request; the
+//! request (URL, headers with secrets, body) is rebuilt from the event and
+//! the monitor's alert settings when it is sent.
+
+use futures_util::future::{join_all, select, Either};
+use mcprobe_core::alerts::{self, AlertConfig, Delivery};
+use mcprobe_core::notify::NotifyContext;
+use mcprobe_core::policy::Event;
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::alerting::AlertOutcome;
+use crate::monitors::Monitor;
+use crate::probe_host;
+use crate::store::{col_str, col_u64, Param, Store};
+use crate::target::Policy as TargetPolicy;
+
+/// One delivery attempt's deadline.
+pub const ATTEMPT_TIMEOUT_MS: u64 = 10_000;
+/// How long a claim holds: one attempt's deadline plus the writes around it,
+/// with a wide margin, so a live sender is never overtaken by the sweep.
+pub const LEASE_MS: u64 = 60_000;
+/// Rows the sweep takes per cron tick (bounded work: each is one attempt of
+/// at most [`ATTEMPT_TIMEOUT_MS`], sent side by side).
+pub const SWEEP_MAX: u64 = 10;
+
+/// `[vars]`, test-only: stops the invocation at a point of the delivery
+/// path so the edge tests can show the outbox survives it. Ignored unless
+/// set: `1` stops right after the state-and-outbox batch, `claimed` right
+/// after the deliveries are claimed (before anything is sent). Only the
+/// path that announces an event stops; the sweep never does.
+pub const CRASH_VAR: &str = "TEST_CRASH_AFTER_STATE";
+
+/// Where the test-only switch stops an invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    AfterState,
+    AfterClaim,
+}
+
+impl CrashPoint {
+    pub fn parse(v: &str) -> Option<CrashPoint> {
+        match v.trim() {
+            "1" => Some(CrashPoint::AfterState),
+            "claimed" => Some(CrashPoint::AfterClaim),
+            _ => None,
+        }
+    }
+
+    pub fn from_env(env: &Env) -> Option<CrashPoint> {
+        env.var(CRASH_VAR)
+            .ok()
+            .and_then(|v| CrashPoint::parse(&v.to_string()))
+    }
+}
+
+/// The invocation was stopped on purpose (the test-only switch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+/// The row key of one event's delivery to one channel.
+pub fn key(event: &Event, channel_name: &str) -> String {
+    format!(
+        "{}:{}:{}:{}",
+        event.monitor_id,
+        event.kind.code(),
+        event.at_ms,
+        channel_name
+    )
+}
+
+/// The statement that puts a delivery in the outbox (`pending`, due now).
+/// INSERT OR IGNORE: an event written twice (overlapping runs) is one row.
+pub fn enqueue(event: &Event, d: &Delivery, event_json: &str, now_ms: u64) -> (String, Vec<Param>) {
+    (
+        "INSERT OR IGNORE INTO deliveries (key, monitor_id, incident_id, event, severity, channel_name, channel, at_ms, status, attempts, event_json, next_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+            .to_string(),
+        vec![
+            Param::text(key(event, &d.channel_name)),
+            Param::text(&event.monitor_id),
+            Param::opt_text(alerts::incident_of(event)),
+            Param::text(event.kind.code()),
+            Param::text(event.severity.as_str()),
+            Param::text(&d.channel_name),
+            Param::text(channel_code(d)),
+            Param::int(event.at_ms),
+            Param::text(event_json),
+            Param::int(now_ms),
+        ],
+    )
+}
+
+/// What the monitor's pages and names say in an alert.
+pub fn notify_context(m: &Monitor, public_base: &str) -> NotifyContext {
+    NotifyContext {
+        monitor_name: m.spec.name.clone(),
+        url: m.spec.url.clone(),
+        server_name: None,
+        public_base: public_base.to_string(),
+        runbook_url: m.spec.runbook_url.clone(),
+    }
+}
+
+pub fn channel_code(d: &Delivery) -> &'static str {
+    use mcprobe_core::notify::Channel;
+    match d.channel {
+        Channel::Webhook => "webhook",
+        Channel::Slack => "slack",
+        Channel::Discord => "discord",
+        Channel::Pagerduty => "pagerduty",
+        Channel::Opsgenie => "opsgenie",
+    }
+}
+
+/// One row as the sender sees it: its key and the attempts it had.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub key: String,
+    pub attempts: u32,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// Someone else holds or finished it.
+    NotOurs,
+    Delivered,
+    Failed(String),
+    /// Put back as `pending`; the next attempt is due at this time.
+    Retry(u64),
+    Stopped,
+}
+
+/// The claim: the row as read (`attempts`), pending and due or sending past
+/// its lease, becomes ours for [`LEASE_MS`] and its attempt is counted.
+const CLAIM: &str =
+    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until_ms = ? \
+     WHERE key = ? AND attempts = ? AND ((status = 'pending' AND COALESCE(next_at_ms, 0) <= ?) \
+     OR (status = 'sending' AND COALESCE(lease_until_ms, 0) < ?))";
+
+/// Marks a row failed without an attempt (refused URL, nothing to rebuild
+/// it from, the last attempt cut off), if nobody moved it since it was read.
+async fn fail_unsent<S: Store>(store: &S, due: &Due, error: &str, out: &mut AlertOutcome) {
+    let r = store
+        .exec(
+            "UPDATE deliveries SET status = 'failed', error = ?, done_at_ms = ?, lease_until_ms = NULL \
+             WHERE key = ? AND attempts = ? AND status IN ('pending', 'sending')",
+            &[
+                Param::text(error),
+                Param::int(probe_host::now_ms()),
+                Param::text(&due.key),
+                Param::int(u64::from(due.attempts)),
+            ],
+        )
+        .await;
+    match r {
+        Ok(0) => {}
+        Ok(n) => {
+            out.rows_written += n;
+            out.failed += 1;
+            out.errors
+                .push(format!("delivery {} failed: {error}", due.key));
+        }
+        Err(e) => out
+            .errors
+            .push(format!("marking delivery {} failed: {e}", due.key)),
+    }
+}
+
+/// One attempt: claim, send, record. `now_ms` is the clock the claim is
+/// judged by (the sweep's may be a tick's scheduled time).
+async fn attempt<S: Store>(
+    store: &S,
+    due: &Due,
+    d: &Delivery,
+    now_ms: u64,
+    crash: Option<CrashPoint>,
+    out: &mut AlertOutcome,
+) -> Step {
+    let claimed = store
+        .exec(
+            CLAIM,
+            &[
+                Param::int(now_ms.saturating_add(LEASE_MS)),
+                Param::text(&due.key),
+                Param::int(u64::from(due.attempts)),
+                Param::int(now_ms),
+                Param::int(now_ms),
+            ],
+        )
+        .await;
+    match claimed {
+        Ok(0) => return Step::NotOurs,
+        Ok(n) => out.rows_written += n,
+        Err(e) => {
+            out.errors
+                .push(format!("claiming delivery {}: {e}", due.key));
+            return Step::NotOurs;
+        }
+    }
+    if crash == Some(CrashPoint::AfterClaim) {
+        return Step::Stopped;
+    }
+    let mine = due.attempts + 1;
+    let (status, retry_after, error) = match send_once(d).await {
+        Ok((s, _)) if alerts::delivered(s) => (Some(s), None, None),
+        Ok((s, ra)) => (Some(s), ra, Some(format!("the receiver answered HTTP {s}"))),
+        Err(e) => (None, None, Some(e)),
+    };
+    let now = probe_host::now_ms();
+    let (step, state, next_at) = match &error {
+        None => (Step::Delivered, "delivered", None),
+        Some(e) => match alerts::retry_after(mine, status, retry_after) {
+            Some(wait) => {
+                let at = now.saturating_add(wait);
+                (Step::Retry(at), "pending", Some(at))
+            }
+            None => (Step::Failed(e.clone()), "failed", None),
+        },
+    };
+    let done_at = if next_at.is_some() { None } else { Some(now) };
+    let r = store
+        .exec(
+            "UPDATE deliveries SET status = ?, http_status = ?, error = ?, next_at_ms = ?, done_at_ms = ?, lease_until_ms = NULL \
+             WHERE key = ? AND status = 'sending' AND attempts = ?",
+            &[
+                Param::text(state),
+                status.map_or(Param::Null, |s| Param::int(u64::from(s))),
+                Param::opt_text(error.as_deref()),
+                next_at.map_or(Param::Null, Param::int),
+                done_at.map_or(Param::Null, Param::int),
+                Param::text(&due.key),
+                Param::int(u64::from(mine)),
+            ],
+        )
+        .await;
+    match r {
+        Ok(n) => out.rows_written += n,
+        // The send happened; only its record is missing. The row stays
+        // `sending` and the sweep will send it again after the lease (the
+        // one duplicate a lost outcome can cost).
+        Err(e) => out.errors.push(format!(
+            "recording delivery {} (attempt {mine}, {state}): {e}",
+            due.key
+        )),
+    }
+    match &step {
+        Step::Delivered => out.delivered += 1,
+        Step::Failed(e) => {
+            out.failed += 1;
+            out.errors.push(format!(
+                "delivery {} failed after {mine} attempts: {e}",
+                due.key
+            ));
+        }
+        _ => {}
+    }
+    step
+}
+
+/// Sends a row just written to the outbox, retrying in this invocation as
+/// the core's policy says. Answers `Err(Stopped)` only for the test switch.
+pub async fn send_now<S: Store>(
+    store: &S,
+    key: String,
+    d: &Delivery,
+    target: TargetPolicy,
+    crash: Option<CrashPoint>,
+) -> (AlertOutcome, Result<(), Stopped>) {
+    let mut out = AlertOutcome::default();
+    let mut due = Due { key, attempts: 0 };
+    if let Err(refusal) = target.check_str(&d.url) {
+        let why = format!("refused to send to this URL: {}", refusal.describe());
+        fail_unsent(store, &due, &why, &mut out).await;
+        return (out, Ok(()));
+    }
+    let mut not_before = 0;
+    loop {
+        let now = probe_host::now_ms().max(not_before);
+        match attempt(store, &due, d, now, crash, &mut out).await {
+            Step::Retry(at) => {
+                let wait = at.saturating_sub(probe_host::now_ms());
+                Delay::from(std::time::Duration::from_millis(wait)).await;
+                // The timer has run: the row is due, whatever the clock's
+                // granularity says.
+                not_before = at;
+                due.attempts += 1;
+            }
+            Step::Stopped => return (out, Err(Stopped)),
+            Step::NotOurs | Step::Delivered | Step::Failed(_) => return (out, Ok(())),
+        }
+    }
+}
+
+/// The rows nobody is sending, oldest first, at most [`SWEEP_MAX`].
+const DUE_ROWS: &str = "SELECT key, monitor_id, channel_name, event_json, status, attempts FROM deliveries \
+     WHERE status IN ('pending', 'sending') AND ((status = 'pending' AND COALESCE(next_at_ms, 0) <= ?) \
+     OR (status = 'sending' AND COALESCE(lease_until_ms, 0) < ?)) ORDER BY at_ms LIMIT ?";
+
+/// On every cron tick: one attempt for each row left `pending` and due, or
+/// `sending` past its lease. `now_ms` is the later of the clock and the
+/// tick's scheduled time (so the edge tests move time on by firing later
+/// ticks; in production the two agree within the tick's start-up).
+pub async fn sweep<S: Store>(
+    store: &S,
+    monitors: &[Monitor],
+    target: TargetPolicy,
+    public_base: &str,
+    now_ms: u64,
+) -> AlertOutcome {
+    let mut out = AlertOutcome::default();
+    let rows = match store
+        .rows(
+            DUE_ROWS,
+            &[
+                Param::int(now_ms),
+                Param::int(now_ms),
+                Param::int(SWEEP_MAX),
+            ],
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            out.errors.push(format!("reading the alert outbox: {e}"));
+            return out;
+        }
+    };
+    let mut sends = Vec::new();
+    for row in &rows {
+        let due = Due {
+            key: col_str(row, "key").to_string(),
+            attempts: col_u64(row, "attempts").map_or(0, |n| n.min(u64::from(u32::MAX)) as u32),
+        };
+        match rebuild(row, monitors, public_base) {
+            Err(why) => fail_unsent(store, &due, &why, &mut out).await,
+            Ok(_)
+                if col_str(row, "status") == "sending" && due.attempts >= alerts::MAX_ATTEMPTS =>
+            {
+                let why = format!(
+                    "attempt {} was cut off (the sending invocation stopped) and was the last",
+                    due.attempts
+                );
+                fail_unsent(store, &due, &why, &mut out).await;
+            }
+            Ok(d) => match target.check_str(&d.url) {
+                Err(refusal) => {
+                    let why = format!("refused to send to this URL: {}", refusal.describe());
+                    fail_unsent(store, &due, &why, &mut out).await;
+                }
+                Ok(()) => sends.push((due, d)),
+            },
+        }
+    }
+    let results = join_all(sends.iter().map(|(due, d)| async move {
+        let mut one = AlertOutcome::default();
+        let step = attempt(store, due, d, now_ms, None, &mut one).await;
+        (step, one)
+    }))
+    .await;
+    for (step, one) in results {
+        out.swept += 1;
+        if matches!(step, Step::Retry(_)) {
+            out.deferred += 1;
+        }
+        out.add(one);
+    }
+    out
+}
+
+/// The request of an outbox row, rebuilt from its event and the monitor's
+/// alert settings now; why not, if it cannot be.
+fn rebuild(
+    row: &serde_json::Value,
+    monitors: &[Monitor],
+    public_base: &str,
+) -> Result<Delivery, String> {
+    let event: Event = serde_json::from_str(col_str(row, "event_json"))
+        .map_err(|_| "no event kept with this delivery (written before the outbox)".to_string())?;
+    let monitor_id = col_str(row, "monitor_id");
+    let m = monitors
+        .iter()
+        .find(|m| m.id == monitor_id)
+        .ok_or_else(|| "the monitor was deleted before the delivery was sent".to_string())?;
+    let cfg = AlertConfig::parse(&m.spec.alerts)
+        .map_err(|e| format!("the monitor's alert settings no longer read: {}", e.error))?;
+    let channel = col_str(row, "channel_name");
+    alerts::deliveries(&event, &cfg, &notify_context(m, public_base))
+        .into_iter()
+        .find(|d| d.channel_name == channel)
+        .ok_or_else(|| format!("the channel {channel:?} is no longer configured for this event"))
+}
+
+/// One POST with a deadline; the status and a `Retry-After` in ms.
+async fn send_once(d: &Delivery) -> Result<(u16, Option<u64>), String> {
+    let headers = Headers::new();
+    let set = |h: &Headers, k: &str, v: &str| h.set(k, v).map_err(|e| e.to_string());
+    set(&headers, "Content-Type", "application/json")?;
+    set(&headers, "User-Agent", "mcprobe-alerts/1")?;
+    for (k, v) in &d.headers {
+        set(&headers, k, v)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual)
+        .with_body(Some(d.body.clone().into()));
+    let req = Request::new_with_init(&d.url, &init).map_err(|e| e.to_string())?;
+    let abort = AbortController::default();
+    let signal = abort.signal();
+    let send = Box::pin(async move { Fetch::Request(req).send_with_signal(&signal).await });
+    let timeout = Delay::from(std::time::Duration::from_millis(ATTEMPT_TIMEOUT_MS));
+    match select(send, timeout).await {
+        Either::Left((Ok(resp), _)) => {
+            let retry_after = resp
+                .headers()
+                .get("Retry-After")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s.saturating_mul(1000));
+            Ok((resp.status_code(), retry_after))
+        }
+        Either::Left((Err(e), _)) => Err(format!("no answer: {e}")),
+        Either::Right(_) => {
+            abort.abort();
+            Err(format!("no answer within {} s", ATTEMPT_TIMEOUT_MS / 1000))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcprobe_core::policy::{Observation, Policy, PolicyConfig};
+    use mcprobe_core::Mode;
+
+    #[test]
+    fn the_switch_is_off_unless_set_to_a_known_value() {
+        assert_eq!(CrashPoint::parse("1"), Some(CrashPoint::AfterState));
+        assert_eq!(CrashPoint::parse("claimed"), Some(CrashPoint::AfterClaim));
+        for off in ["", "0", "true", "yes", "claim"] {
+            assert_eq!(CrashPoint::parse(off), None, "{off:?}");
+        }
+    }
+
+    #[test]
+    fn an_event_kept_in_the_outbox_reads_back_the_same() {
+        // The sweep rebuilds requests from `event_json`: the round trip must
+        // be exact, or a retried alert would differ from the first.
+        let mut p = Policy::new(PolicyConfig::new("m1"));
+        let down = Observation::of(Mode::ConnectRefused, "refused");
+        let mut events = Vec::new();
+        for t in [0u64, 10_000, 20_000, 30_000, 60_000] {
+            events.extend(p.observe(&down, t));
+        }
+        assert!(!events.is_empty(), "the outage is confirmed");
+        for e in &events {
+            let text = serde_json::to_string(e).expect("serialises");
+            let back: Event = serde_json::from_str(&text).expect("reads back");
+            assert_eq!(&back, e);
+        }
+    }
+}

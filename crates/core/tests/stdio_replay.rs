@@ -22,6 +22,8 @@ enum Child {
     LegacySilent,
     /// Never answers `server/discover`, refuses `initialize` with -32603.
     SilentRefuser,
+    /// `Legacy`, whose `tools/list` pages are 3 MiB each and never end.
+    LegacyEndlessPages,
 }
 
 fn reply(req: &Value, result: Value) -> Value {
@@ -45,8 +47,14 @@ fn answer(child: Child, req: &Value) -> Option<Value> {
         r["resultType"] = json!("complete");
         r
     };
+    if child == Child::LegacyEndlessPages && method == "tools/list" {
+        let tool = json!({"name": "ping", "description": "x".repeat(3 << 20),
+                          "inputSchema": {"type": "object"}});
+        return Some(reply(req, json!({"tools": [tool], "nextCursor": "more"})));
+    }
     let child = match child {
         Child::ModernOutOfOrder => Child::Modern,
+        Child::LegacyEndlessPages => Child::Legacy,
         other => other,
     };
     Some(match (child, method) {
@@ -259,4 +267,20 @@ fn a_held_initialize_refusal_is_the_answer_when_discover_never_comes() {
     );
     // Held for the short wait, not for the whole deadline.
     assert!(v.elapsed_ms <= 5_000, "{}", v.elapsed_ms);
+}
+
+#[test]
+fn tools_list_pages_over_stdio_count_against_the_cross_page_budget() {
+    // Each page fits the body cap; twenty of them (60 MiB) would not fit the
+    // 8 MiB the probe reads across pages, on stdio as over HTTP.
+    let run = drive(Child::LegacyEndlessPages, 0, 10_000);
+    let v = &run.verdict;
+    let pages = run.received.iter().filter(|m| *m == "tools/list").count();
+    assert!(pages <= 4, "{pages} pages read: {:#?}", v.findings);
+    assert!(
+        findings(v, Mode::SpecShould)
+            .iter()
+            .any(|d| d.contains("stopped paging tools/list after")),
+        "{v:#?}"
+    );
 }

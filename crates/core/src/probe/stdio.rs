@@ -43,8 +43,18 @@ impl Probe {
         if text.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let msg = match jsonrpc::parse_json(text) {
-            Ok(m) => m,
+        // A line read while tools/list pages are awaited counts against the
+        // cross-page budget, as an HTTP answer does (see `listing.rs`).
+        let paging = matches!(&self.conv.stdio_wait, Some((_, Purpose::ToolsList, _)));
+        let msg = match jsonrpc::parse_json_bounded(text) {
+            Ok(parsed) => {
+                if paging {
+                    let r = &mut self.report;
+                    r.tool_list_bytes = r.tool_list_bytes.saturating_add(text.len());
+                    r.tool_list_values = r.tool_list_values.saturating_add(parsed.values);
+                }
+                parsed.value
+            }
             Err(_) => {
                 if !self.conv.stdio_noise_reported {
                     self.conv.stdio_noise_reported = true;

@@ -48,9 +48,12 @@ fn answer(child: Child, req: &Value) -> Option<Value> {
         r
     };
     if child == Child::LegacyEndlessPages && method == "tools/list" {
-        let tool = json!({"name": "ping", "description": "x".repeat(3 << 20),
+        // A fresh cursor and tool name a page, so no loop guard stops it first.
+        let page = req["params"]["cursor"].as_str().map_or(0, str::len);
+        let tool = json!({"name": format!("tool{page}"), "description": "x".repeat(3 << 20),
                           "inputSchema": {"type": "object"}});
-        return Some(reply(req, json!({"tools": [tool], "nextCursor": "more"})));
+        let next = "c".repeat(page + 1);
+        return Some(reply(req, json!({"tools": [tool], "nextCursor": next})));
     }
     let child = match child {
         Child::ModernOutOfOrder => Child::Modern,

@@ -55,6 +55,41 @@ pub async fn check(
         .map_err(|e| format!("the edge's verdict did not parse ({e})"))
 }
 
+/// Pages of `GET /api/monitors` read at most (500 monitors each): the list is
+/// paged by the Worker so one public request costs one D1 query; the page
+/// follows `next_cursor` up to this bound rather than showing only the first page.
+const MAX_MONITOR_PAGES: usize = 20;
+
+/// Every public monitor of `GET /api/monitors` (`query` like `"source=api"`,
+/// or empty), following `next_cursor` page by page.
+pub async fn list_monitors(query: &str) -> Result<Vec<Value>, String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_MONITOR_PAGES {
+        let mut path = String::from("/api/monitors?limit=500");
+        if !query.is_empty() {
+            path.push('&');
+            path.push_str(query);
+        }
+        if let Some(c) = &cursor {
+            path.push_str("&cursor=");
+            path.extend(url::form_urlencoded::byte_serialize(c.as_bytes()));
+        }
+        let page = get_json(&path).await?;
+        if let Some(list) = page.get("monitors").and_then(Value::as_array) {
+            all.extend(list.iter().cloned());
+        }
+        cursor = page
+            .get("next_cursor")
+            .and_then(Value::as_str)
+            .map(String::from);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(all)
+}
+
 /// `GET path` on the Worker, as JSON.
 pub async fn get_json(path: &str) -> Result<Value, String> {
     let resp = Request::get(path)

@@ -501,8 +501,8 @@ fn MonitorHint(
     let found: RwSignal<Option<Option<String>>> = RwSignal::new(None);
     let wanted = url.clone();
     spawn_local(async move {
-        let id = api::get_json("/api/monitors").await.ok().and_then(|v| {
-            v.get("monitors")?.as_array()?.iter().find_map(|m| {
+        let id = api::list_monitors("").await.ok().and_then(|list| {
+            list.iter().find_map(|m| {
                 (m.get("url")?.as_str()? == wanted)
                     .then(|| m.get("id")?.as_str().map(String::from))
                     .flatten()

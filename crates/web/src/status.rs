@@ -29,12 +29,7 @@ pub fn StatusList() -> impl IntoView {
     let list: RwSignal<Option<Result<Vec<Value>, String>>> = RwSignal::new(None);
     spawn_local(async move {
         // The monitors registered through the API; the crawl's are on /audit.
-        let got = api::get_json("/api/monitors?source=api").await.map(|v| {
-            v.get("monitors")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        });
+        let got = api::list_monitors("source=api").await;
         list.set(Some(got));
     });
     view! {

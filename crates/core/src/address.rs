@@ -12,7 +12,7 @@
 //! Pure: no I/O, no resolver; the host hands in a parsed URL, a host string or
 //! an [`IpAddr`].
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 

@@ -8,8 +8,8 @@
 //! rules run in workerd, in a native daemon and in tests with a fake clock, and
 //! its whole state is serde data the host persists between invocations.
 //!
-//! The rules, from the on-call guide (`shared/seeds/on-call-guide.txt`) and
-//! `failure-modes.md` "Severity routing":
+//! The rules, from our on-call practice and the verdict contract's severity
+//! routing (README, "The verdict contract"):
 //!
 //! - Confirmation: a first failing probe schedules fast re-probes (+10 s, +20 s);
 //!   an incident opens after 3 consecutive failing probes, re-probes counting, so

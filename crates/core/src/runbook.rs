@@ -1,5 +1,5 @@
 //! Start here: what each mode means and the runbook's first steps, in our own
-//! words, from the field guides in `shared/seeds/`. The probe puts [`hint`] in
+//! words, from the incident runbook this project grew from. The probe puts [`hint`] in
 //! every verdict; the web page shows the whole [`Runbook`].
 //!
 //! The text is data, not code: one `match` arm a mode, so adding a mode to

@@ -1,4 +1,4 @@
-//! Start here: the verdict contract of `shared/design/failure-modes.md`.
+//! Start here: the verdict contract (the README's "The verdict contract").
 //!
 //! Every probe ends in one [`Verdict`]. The mode codes, their order on the ladder
 //! and the JSON field names are public API (CLI `--json`, the Worker's API, badges,

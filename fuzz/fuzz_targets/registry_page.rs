@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mcprobe_core::registry::{
+use mcprobe_registry::{
     parse_page, EndpointSet, MAX_ENTRIES_PER_PAGE, MAX_PROBLEMS_PER_PAGE, MAX_REMOTES_PER_ENTRY,
 };
 

@@ -100,7 +100,17 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
     ]);
 
     let mut wasm = cargo();
-    wasm.args(["build", "-p", "mcprobe-core", "--target", WASM_TARGET]);
+    wasm.args([
+        "build",
+        "-p",
+        "mcprobe-core",
+        "-p",
+        "mcprobe-monitor",
+        "-p",
+        "mcprobe-registry",
+        "--target",
+        WASM_TARGET,
+    ]);
 
     let mut test = cargo();
     test.args(["test", "--workspace"]).args(extra);

@@ -6,7 +6,7 @@
 //! redone next time, and a step whose stamp matches and whose files exist is skipped
 //! with one line. Deleting a folder under `.tools/` forces that one step again.
 //!
-//! Why these tools and these ways of installing them: `shared/design/toolchain.md`
+//! Why these tools and these ways of installing them: `docs/toolchain.md`
 //! (the machine has node 20, the peers need node 22, which npm ships as a package;
 //! npm hangs on certificates without `NODE_EXTRA_CA_CERTS`; `npm install`, not
 //! `npm ci`).

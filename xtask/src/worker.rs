@@ -12,7 +12,7 @@
 //!
 //! The build and the server live in [`edge`], a std-only file the edge
 //! integration tests (`crates/edge-tests`) include too. Pins and the reasons
-//! for each install flag: `shared/design/toolchain.md`.
+//! for each install flag: `docs/toolchain.md`.
 
 pub mod edge;
 

@@ -2,7 +2,7 @@
 //! (and URL files) list.
 //!
 //! 1. Crawl: each `--registry` is paged through with the official Registry
-//!    API (`mcprobe_core::registry` builds the URLs and reads the pages), each
+//!    API (`mcprobe_registry` builds the URLs and reads the pages), each
 //!    `--file` read a URL a line; every listing lands in one
 //!    [`EndpointSet`], normalised and de-duplicated, remembering who lists it.
 //! 2. Probe: every endpoint that is not a template gets the same probe as
@@ -31,11 +31,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mcprobe_core::fingerprint::Snapshot;
 use mcprobe_core::http::{header, Headers};
-use mcprobe_core::registry::{
-    self, Audit, AuditReport, Bucket, Endpoint, EndpointSet, InvalidListing, RemoteTransport,
-};
 use mcprobe_core::verdict::{Mode, Status};
 use mcprobe_core::{Probe, Verdict};
+use mcprobe_registry::{
+    self as registry, Audit, AuditReport, Bucket, Endpoint, EndpointSet, InvalidListing,
+    RemoteTransport,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch, Semaphore};
 

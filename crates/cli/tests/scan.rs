@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use mcprobe_core::registry::baseline_file_name;
+use mcprobe_registry::baseline_file_name;
 use mcprobe_testkit::registry::{
     duplicate_spelling, FakeRegistry, Listing, DELETED_PATH, SECRET_HEADER, TEMPLATED_URL,
 };

@@ -1,4 +1,6 @@
-//! mcprobe-core: the sans-IO heart of mcprobe.
+//! mcprobe-core: the sans-IO heart of mcprobe: the probe and its contract,
+//! everything the browser needs and nothing else. Watching over time lives in
+//! mcprobe-monitor, registries in mcprobe-registry; both build on this crate.
 //!
 //! Start here: [`probe::Probe`] is a state machine that hands its host the next
 //! thing to do ([`probe::Action`]: connect, send an HTTP request, cancel one,
@@ -18,40 +20,20 @@
 //! - [`fingerprint`]: canonical tool-list hashing and drift diffs
 //! - [`safe_call`]: choosing the one call that cannot change anything
 //! - [`runbook`]: what each mode means and the first steps
-//! - [`badge`]: SVG status badges and the shields.io endpoint JSON
-//! - [`stats`]: uptime and latency percentiles over probe history
-//! - [`monitor`]: the monitor config of the edge API, validated
-//! - [`schedule`]: which monitors are due, slots spread over the minute, fan-out batches
-//! - [`rollup`]: in-memory aggregation and the rows a probe writes (the D1 write budget)
-//! - [`metrics`]: OpenMetrics text for public monitors
-//! - [`policy`]: the alert state machine (confirmation, recovery, flapping, maintenance, escalation)
-//! - [`notify`]: alert payloads for webhook, Slack, Discord, PagerDuty, Opsgenie
-//! - [`registry`]: MCP Registry pages, endpoint normalisation, scan audits
 //! - [`address`]: which addresses a probe of a stranger's URL may reach
 //! - [`probe`]: the dual-era step machine that ties them together
 
 pub mod address;
-pub mod alerts;
-pub mod badge;
 pub mod bounded_json;
 pub mod classify;
 pub mod fingerprint;
-pub mod history;
 pub mod http;
 pub mod jsonrpc;
-pub mod metrics;
-pub mod monitor;
-pub mod notify;
-pub mod policy;
 pub mod probe;
-pub mod registry;
 pub mod revision;
-pub mod rollup;
 pub mod runbook;
 pub mod safe_call;
-pub mod schedule;
 pub mod sse;
-pub mod stats;
 pub mod validate;
 pub mod verdict;
 

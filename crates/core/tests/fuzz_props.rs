@@ -12,128 +12,15 @@ use mcprobe_core::fingerprint::{canonical_json, diff, snapshot};
 use mcprobe_core::jsonrpc::{
     excerpt, id_matches, into_reply, is_response, parse_json, pick_response, read_reply,
 };
-use mcprobe_core::registry::{
-    parse_page, MAX_ENTRIES_PER_PAGE, MAX_PROBLEMS_PER_PAGE, MAX_REMOTES_PER_ENTRY,
-};
 use mcprobe_core::revision::Revision;
 use mcprobe_core::sse::SseParser;
 use mcprobe_core::validate::{validate_response, Answer};
 use proptest::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// `n` cases unless `PROPTEST_CASES` says otherwise.
-fn cases(n: u32) -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = n;
-    }
-    // Integration tests have no lib.rs beside them for proptest's regression
-    // files: a failure prints its minimal input instead.
-    c.failure_persistence = None;
-    c
-}
-
-/// Keys the readers look for, so random documents reach deep code paths.
-const KEYS: &[&str] = &[
-    "jsonrpc",
-    "id",
-    "result",
-    "error",
-    "code",
-    "message",
-    "data",
-    "tools",
-    "name",
-    "description",
-    "inputSchema",
-    "outputSchema",
-    "type",
-    "properties",
-    "required",
-    "annotations",
-    "readOnlyHint",
-    "nextCursor",
-    "protocolVersion",
-    "capabilities",
-    "serverInfo",
-    "version",
-    "supportedVersions",
-    "_meta",
-    "content",
-    "isError",
-    "servers",
-    "server",
-    "remotes",
-    "url",
-    "headers",
-    "isRequired",
-    "isSecret",
-    "variables",
-    "status",
-    "isLatest",
-    "metadata",
-    "io.modelcontextprotocol.registry/official",
-    "items",
-    "enum",
-    "$ref",
-    "title",
-];
-
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => proptest::sample::select(KEYS).prop_map(str::to_string),
-        1 => ".{0,12}",
-    ]
-}
-
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        proptest::sample::select(
-            &[
-                "2.0",
-                "2026-07-28",
-                "2025-11-25",
-                "sse",
-                "streamable-http",
-                "object",
-                "string",
-                "deleted",
-                "active",
-                "https://x.example/mcp",
-                "http://127.0.0.1:1/mcp",
-                "{tenant}",
-                ""
-            ][..]
-        )
-        .prop_map(Value::from),
-        ".{0,24}".prop_map(Value::from),
-    ]
-}
-
-/// Any JSON value, biased towards the shapes MCP and registries use.
-fn json() -> impl Strategy<Value = Value> {
-    leaf().prop_recursive(6, 96, 8, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            proptest::collection::vec((key(), inner), 0..8)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
-}
-
-/// Values in a document (every node counts one).
-fn nodes(v: &Value) -> usize {
-    1 + match v {
-        Value::Array(a) => a.iter().map(nodes).sum(),
-        Value::Object(o) => o.values().map(nodes).sum(),
-        _ => 0,
-    }
-}
+#[path = "support/json_strategy.rs"]
+mod json_strategy;
+use json_strategy::{cases, json, nodes};
 
 /// Bytes with the SSE grammar's own characters over-represented.
 fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -248,28 +135,6 @@ proptest! {
         let none = snapshot(&[]);
         let d = diff(&none, &a);
         prop_assert!(d.changes.len() <= 4 * nodes(&Value::Array(tools.clone())) + 4);
-    }
-
-    #[test]
-    fn registry_pages_of_any_shape_are_read_within_bounds(doc in json(), servers in proptest::collection::vec(json(), 0..12)) {
-        let mut page = doc;
-        if let Value::Object(o) = &mut page {
-            o.insert("servers".into(), Value::Array(servers));
-        }
-        let body = page.to_string();
-        if let Ok(p) = parse_page(body.as_bytes()) {
-            prop_assert!(p.remotes.len() <= MAX_ENTRIES_PER_PAGE * MAX_REMOTES_PER_ENTRY);
-            prop_assert!(p.problems.len() <= MAX_PROBLEMS_PER_PAGE + 1);
-            for line in &p.problems {
-                prop_assert!(line.chars().count() <= 600, "{}", line);
-            }
-            prop_assert!(p.deleted + p.superseded <= p.servers);
-        }
-    }
-
-    #[test]
-    fn registry_pages_take_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_page(&bytes);
     }
 
     #[test]

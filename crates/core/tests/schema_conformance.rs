@@ -11,8 +11,8 @@
 //! For each, `validate_response` must agree with `expect_valid` (and, when
 //! `expect_rules` is given, report exactly those rule ids), and so must the
 //! official schema of that revision, compiled with the `jsonschema` crate from
-//! `shared/mcp-schema/<revision>.schema.json` (read at test time, never copied
-//! into the repo). A fixture is `schema_blind` when the schema cannot express
+//! `tests/fixtures/mcp-schema/<revision>.schema.json` (the upstream files,
+//! unchanged; see the README there). A fixture is `schema_blind` when the schema cannot express
 //! the rule it breaks (the request's id, unique tool names, a `tools` member
 //! beside a valid result, ...): its `note` says why, and the test then asserts
 //! that the schema really does disagree, so the flag cannot hide a mismatch.
@@ -67,7 +67,7 @@ fn answer_of(name: &str) -> Answer {
 fn schema_file(rev: Revision) -> PathBuf {
     Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/mcp-schema/"
+        "/tests/fixtures/mcp-schema/"
     ))
     .join(format!("{}.schema.json", rev.as_str()))
 }

@@ -5,7 +5,7 @@
 //! at startup) and hands out their URLs; tests probe them and read back what
 //! each server saw with [`Fleet::requests`]. The servers answer correctly in
 //! every era of MCP, or fail in exactly one of the ways the verdict contract
-//! (`shared/design/failure-modes.md`) names.
+//! (`docs/failure-modes.md`) names.
 //!
 //! Modules, one concern each:
 //! - `server`: listeners, TLS accept, hyper, the request log

@@ -9,7 +9,7 @@
 //!   incidents (`/incidents`) and the drift events with their diffs
 //!   (`/drift`); the badge with Markdown and HTML snippets.
 //!
-//! The JSON bodies are the core's own types (`mcprobe_core::history`), so the
+//! The JSON bodies are the core's own types (`mcprobe_monitor::history`), so the
 //! page reads exactly what the Worker writes. The maths of bars and chart is
 //! plain functions ([`bar_class`], [`chart`], [`duration`]) tested on the host.
 //! Names, URLs and reasons come from monitor owners and probed servers:
@@ -17,7 +17,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use mcprobe_core::history::{Bucket, DriftList, History, IncidentList};
+use mcprobe_monitor::history::{Bucket, DriftList, History, IncidentList};
 use serde_json::Value;
 
 use crate::api;

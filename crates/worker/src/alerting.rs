@@ -1,6 +1,6 @@
 //! Start here: alerting in the Worker (issue 5). The rules are the core's
-//! (`mcprobe_core::policy`, the same state machine `mcprobe watch` runs); the
-//! routing and payloads too (`mcprobe_core::alerts`, `notify`). This module
+//! (`mcprobe_monitor::policy`, the same state machine `mcprobe watch` runs); the
+//! routing and payloads too (`mcprobe_monitor::alerts`, `notify`). This module
 //! is the host: it keeps each monitor's `Policy` (in this isolate's memory,
 //! saved to `alert_state` whenever it is not plainly healthy), feeds it every
 //! verdict, sends what it answers, and records every delivery.
@@ -32,11 +32,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use futures_util::future::join_all;
-use mcprobe_core::alerts::{self, AlertConfig, Delivery};
-use mcprobe_core::policy::{
+use mcprobe_core::Verdict;
+use mcprobe_monitor::alerts::{self, AlertConfig, Delivery};
+use mcprobe_monitor::policy::{
     Event, EventKind, MaintenanceWindow, Observation, Policy, PolicyConfig, PolicyState,
 };
-use mcprobe_core::Verdict;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
@@ -497,7 +497,7 @@ pub async fn incidents_json<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::monitor::MonitorSpec;
+    use mcprobe_monitor::monitor::MonitorSpec;
 
     fn monitor(maint: Option<u64>, alerts: Value) -> Monitor {
         Monitor {

@@ -1,12 +1,12 @@
 //! Start here: `GET /badge/{id}.svg` and `GET /badge/{id}.json` (a shields.io
-//! endpoint). The badge itself is the core's (`mcprobe_core::badge`); this
+//! endpoint). The badge itself is the core's (`mcprobe_monitor::badge`); this
 //! module reads the figures ([`crate::status::figures`]: latest status and
 //! mode, 24 h uptime) and sets the caching: `max-age=60`, one cron tick.
 //! An unknown id answers a grey "unknown" badge with 404, so an embedded
 //! badge still renders something; so does a non-public monitor asked without
 //! the admin token (the status route's visibility rule).
 
-use mcprobe_core::badge::{self, Badge};
+use mcprobe_monitor::badge::{self, Badge};
 use worker::{Env, Request, Response};
 
 use crate::api::{self, ApiError};

@@ -5,7 +5,7 @@
 //! list into public monitors, which the minute tick then probes like any
 //! other (schedule, Queue fan-out, 60 s).
 //!
-//! The registry logic is the core's (`mcprobe_core::registry`: `page_url`,
+//! The registry logic is the core's (`mcprobe_registry`: `page_url`,
 //! `parse_page`, `EndpointSet`'s normalising and de-duplication); this module
 //! brings the fetches and the rows:
 //!
@@ -42,9 +42,9 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use mcprobe_core::fingerprint::sha256_tag;
-use mcprobe_core::registry::{self, Endpoint, EndpointSet};
-use mcprobe_core::rollup::DAY_MS;
-use mcprobe_core::schedule;
+use mcprobe_monitor::rollup::DAY_MS;
+use mcprobe_monitor::schedule;
+use mcprobe_registry::{self as registry, Endpoint, EndpointSet};
 use serde_json::{json, Value};
 use worker::{AbortController, Delay, Env, Fetch, RequestInit, RequestRedirect};
 
@@ -424,8 +424,10 @@ fn crawl_base(base: &str, kind: &Kind) -> Result<String, String> {
             let mut u = url::Url::parse(base.trim()).map_err(|e| {
                 format!("not a registry URL ({e}); give its base, e.g. https://registry.modelcontextprotocol.io")
             })?;
-            u.query_pairs_mut()
-                .append_pair("updated_since", &mcprobe_core::notify::rfc3339(*since_ms));
+            u.query_pairs_mut().append_pair(
+                "updated_since",
+                &mcprobe_monitor::notify::rfc3339(*since_ms),
+            );
             Ok(u.into())
         }
     }
@@ -684,7 +686,7 @@ async fn retire<S: Store>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::registry::{Remote, RemoteTransport};
+    use mcprobe_registry::{Remote, RemoteTransport};
 
     const T: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 

@@ -25,7 +25,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use mcprobe_core::schedule::{self, Limits};
+use mcprobe_monitor::schedule::{self, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, MessageBatch, MessageExt, Request, Response};
@@ -383,7 +383,7 @@ pub async fn debug_writes(req: &Request, env: &Env) -> Result<Response, ApiError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::monitor::MonitorSpec;
+    use mcprobe_monitor::monitor::MonitorSpec;
 
     fn monitor(id: &str, interval_s: u32) -> Monitor {
         Monitor {

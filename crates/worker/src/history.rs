@@ -7,7 +7,7 @@
 //! - `GET /api/monitors/{id}/drift?limit=N` - drift events, newest first,
 //!   each with the diff of the two tool lists it compares
 //!
-//! The figures are the core's (`mcprobe_core::history`, host-tested); this
+//! The figures are the core's (`mcprobe_monitor::history`, host-tested); this
 //! module only reads the rows, as [`crate::status`] does: public monitors to
 //! anyone, the others with the admin token. `limit` is 1..=500, default 100.
 //!
@@ -23,9 +23,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mcprobe_core::fingerprint::Snapshot;
-use mcprobe_core::history::{self as core, DriftEvent, StateChange, Window};
-use mcprobe_core::rollup::{Accumulator, Rollup, Write};
 use mcprobe_core::{Mode, Status};
+use mcprobe_monitor::history::{self as core, DriftEvent, StateChange, Window};
+use mcprobe_monitor::rollup::{Accumulator, Rollup, Write};
 use serde::Serialize;
 use serde_json::Value;
 use worker::{Env, Request, Response};

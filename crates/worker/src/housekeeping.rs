@@ -12,8 +12,8 @@
 //!
 //! Retention (issue 4: roll-ups kept at least 90 days): see [`RETENTION`].
 
-use mcprobe_core::rollup::{self, Write, DAY_MS};
-use mcprobe_core::schedule;
+use mcprobe_monitor::rollup::{self, Write, DAY_MS};
+use mcprobe_monitor::schedule;
 use serde_json::{json, Value};
 
 use crate::store::{Param, Store};

@@ -1,5 +1,5 @@
 //! Start here: the monitor registry routes. The rules of what a monitor may
-//! be are the core's (`mcprobe_core::monitor`: validate_new, apply_patch,
+//! be are the core's (`mcprobe_monitor::monitor`: validate_new, apply_patch,
 //! maintenance_until); this module adds the Worker's address policy
 //! ([`crate::target`]), the admin token and the D1 rows.
 //!
@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use mcprobe_core::monitor::{self, MonitorSpec};
+use mcprobe_monitor::monitor::{self, MonitorSpec};
 use serde_json::{json, Map, Value};
 use worker::{Env, Method, Request, Response};
 

@@ -36,9 +36,9 @@
 //! the monitor's alert settings when it is sent.
 
 use futures_util::future::{join_all, select, Either};
-use mcprobe_core::alerts::{self, AlertConfig, Delivery};
-use mcprobe_core::notify::NotifyContext;
-use mcprobe_core::policy::Event;
+use mcprobe_monitor::alerts::{self, AlertConfig, Delivery};
+use mcprobe_monitor::notify::NotifyContext;
+use mcprobe_monitor::policy::Event;
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::alerting::AlertOutcome;
@@ -135,7 +135,7 @@ pub fn notify_context(m: &Monitor, public_base: &str) -> NotifyContext {
 }
 
 pub fn channel_code(d: &Delivery) -> &'static str {
-    use mcprobe_core::notify::Channel;
+    use mcprobe_monitor::notify::Channel;
     match d.channel {
         Channel::Webhook => "webhook",
         Channel::Slack => "slack",
@@ -465,8 +465,8 @@ async fn send_once(d: &Delivery) -> Result<(u16, Option<u64>), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::policy::{Observation, Policy, PolicyConfig};
     use mcprobe_core::Mode;
+    use mcprobe_monitor::policy::{Observation, Policy, PolicyConfig};
 
     #[test]
     fn the_switch_is_off_unless_set_to_a_known_value() {

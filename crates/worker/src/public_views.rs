@@ -13,9 +13,9 @@
 //! stay far under their 2 MB cap) written in one batch, so a reader sees
 //! one rendering whole; [`read`] gets every part in one query.
 
-use mcprobe_core::metrics::{self, MetricRow};
-use mcprobe_core::rollup::Accumulator;
 use mcprobe_core::Status;
+use mcprobe_monitor::metrics::{self, MetricRow};
+use mcprobe_monitor::rollup::Accumulator;
 use serde_json::{json, Value};
 use worker::Env;
 
@@ -192,8 +192,8 @@ mod tests {
 
     #[test]
     fn a_metric_row_prefers_the_live_accumulator() {
-        use mcprobe_core::rollup::Observation;
         use mcprobe_core::Mode;
+        use mcprobe_monitor::rollup::Observation;
         let row = json!({"id": "m1", "name": "n", "at_ms": 5, "status": "down", "elapsed_ms": 9});
         let stored = metric_row(&row, None);
         assert_eq!(stored.status, Some(Status::Down));

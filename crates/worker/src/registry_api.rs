@@ -15,8 +15,8 @@
 //! The summary is rendered by the cron ([`render`], stored as a public view
 //! by [`crate::public_views`]); the public route reads that one row.
 
-use mcprobe_core::registry::{self, Audit, AuditReport, Bucket};
 use mcprobe_core::{Mode, Verdict};
+use mcprobe_registry::{self as registry, Audit, AuditReport, Bucket};
 use serde_json::{json, Value};
 use worker::{Env, Response};
 

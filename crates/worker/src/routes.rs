@@ -337,7 +337,7 @@ mod tests {
     /// checks that run before any D1 or network work). 200: it would reach
     /// its handler.
     fn pure_status(method: &Method, path: &str, query: &str, body: &[u8]) -> u16 {
-        use mcprobe_core::history;
+        use mcprobe_monitor::history;
         let route = match resolve(method, path) {
             Ok(r) => r,
             Err(e) => return e.status(),

@@ -6,14 +6,14 @@
 //! (the open hour and the last probe), else its `monitor_state` row (written
 //! at each change); the finished hours come from the packed `rollups` rows.
 //! Uptime is the share of probes not down (degraded counts as up, as in
-//! `mcprobe_core::stats`), p50/p95 come from the merged latency histograms
+//! `mcprobe_monitor::stats`), p50/p95 come from the merged latency histograms
 //! (`rollup::Histogram`), over the last 24 h.
 
 use std::collections::BTreeSet;
 
-use mcprobe_core::metrics;
-use mcprobe_core::rollup::{Accumulator, Histogram, Rollup, Write, DAY_MS, HOUR_MS};
 use mcprobe_core::{Mode, Status};
+use mcprobe_monitor::metrics;
+use mcprobe_monitor::rollup::{Accumulator, Histogram, Rollup, Write, DAY_MS, HOUR_MS};
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
 
@@ -229,7 +229,7 @@ pub async fn metrics(env: &Env) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::rollup::Observation;
+    use mcprobe_monitor::rollup::Observation;
 
     const H0: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 

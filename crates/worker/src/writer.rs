@@ -39,9 +39,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::stream::{self, StreamExt};
 use mcprobe_core::fingerprint::Snapshot;
-use mcprobe_core::rollup::{self, Accumulator, Observation, Row, Write};
-use mcprobe_core::schedule;
 use mcprobe_core::{ProbeConfig, Verdict};
+use mcprobe_monitor::rollup::{self, Accumulator, Observation, Row, Write};
+use mcprobe_monitor::schedule;
 use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
@@ -362,7 +362,7 @@ pub async fn process<S: Store>(
             };
             // A listing that declares a required secret header is probed
             // without it: its 401/403 is "needs credentials", not down.
-            mcprobe_core::registry::needs_credentials(&mut verdict, &m.secret_headers);
+            mcprobe_registry::needs_credentials(&mut verdict, &m.secret_headers);
             // Scheduled probes make the history (on their slots); fast
             // re-probes only answer the policy's question, so uptime stays a
             // sample at a fixed rate and a re-probe's clock time never pushes

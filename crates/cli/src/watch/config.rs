@@ -9,9 +9,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use mcprobe_core::alerts::AlertConfig;
-use mcprobe_core::monitor::{validate_new, ApiError, MonitorSpec};
-use mcprobe_core::policy::MaintenanceWindow;
+use mcprobe_monitor::alerts::AlertConfig;
+use mcprobe_monitor::monitor::{validate_new, ApiError, MonitorSpec};
+use mcprobe_monitor::policy::MaintenanceWindow;
 use serde_json::{Map, Value};
 
 /// Where the state goes when `[watch] state` is not given.

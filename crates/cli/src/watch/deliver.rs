@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use mcprobe_core::alerts::{self, AlertConfig, Delivery};
-use mcprobe_core::notify::NotifyContext;
-use mcprobe_core::policy::Event;
+use mcprobe_monitor::alerts::{self, AlertConfig, Delivery};
+use mcprobe_monitor::notify::NotifyContext;
+use mcprobe_monitor::policy::Event;
 
 use crate::tls::TlsSetup;
 

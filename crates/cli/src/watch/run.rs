@@ -17,11 +17,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use futures_util::future::join_all;
-use mcprobe_core::alerts;
 use mcprobe_core::fingerprint::Snapshot;
-use mcprobe_core::notify::{self, Channel, NotifyContext};
-use mcprobe_core::policy::{Event, EventKind, Observation, Policy, PolicyConfig};
 use mcprobe_core::{Probe, Verdict};
+use mcprobe_monitor::alerts;
+use mcprobe_monitor::notify::{self, Channel, NotifyContext};
+use mcprobe_monitor::policy::{Event, EventKind, Observation, Policy, PolicyConfig};
 use tokio::sync::{mpsc, Notify};
 
 use super::config::{WatchConfig, WatchMonitor};
@@ -606,8 +606,8 @@ pub fn describe(e: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::policy::Observation;
     use mcprobe_core::verdict::Mode;
+    use mcprobe_monitor::policy::Observation;
 
     fn row(id: i64, monitor: &str, channel: &str) -> OutboxRow {
         let mut p = Policy::new(PolicyConfig {

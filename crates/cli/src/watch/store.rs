@@ -20,9 +20,9 @@
 
 use std::path::Path;
 
-use mcprobe_core::alerts;
 use mcprobe_core::fingerprint::Snapshot;
-use mcprobe_core::policy::{Event, EventKind, PolicyState};
+use mcprobe_monitor::alerts;
+use mcprobe_monitor::policy::{Event, EventKind, PolicyState};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 const SCHEMA: &str = "
@@ -489,8 +489,8 @@ pub fn incidents(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcprobe_core::policy::{Observation, Policy, PolicyConfig};
     use mcprobe_core::verdict::Mode;
+    use mcprobe_monitor::policy::{Observation, Policy, PolicyConfig};
 
     fn opened() -> Event {
         let mut p = Policy::new(PolicyConfig {

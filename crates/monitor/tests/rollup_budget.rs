@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use mcprobe_core::rollup::{
+use mcprobe_core::verdict::{Mode, Status};
+use mcprobe_monitor::rollup::{
     daily_rollups, pack, Accumulator, Histogram, Observation, Rollup, Row, Write, DAY_MS, HOUR_MS,
 };
-use mcprobe_core::schedule::phase_ms;
-use mcprobe_core::stats::percentile;
-use mcprobe_core::verdict::{Mode, Status};
+use mcprobe_monitor::schedule::phase_ms;
+use mcprobe_monitor::stats::percentile;
 
 /// 2026-01-01T00:00:00Z.
 const DAY0: u64 = 1_767_225_600_000;

@@ -2,7 +2,7 @@
 //! and latency percentiles. Pure functions over samples (time passed in), so
 //! the Worker, the CLI's `watch` and the tests compute them the same way.
 
-use crate::verdict::Status;
+use mcprobe_core::verdict::Status;
 
 /// One probe in the history.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,7 +13,7 @@
 //! any other control character becomes U+FFFD, so a hostile name can neither
 //! end a line nor forge a sample.
 
-use crate::verdict::Status;
+use mcprobe_core::verdict::Status;
 
 /// The `Content-Type` of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

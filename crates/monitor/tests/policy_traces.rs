@@ -10,11 +10,11 @@
 //! outage's detection time and the number of alerts on the cold-start trace.
 
 use mcprobe_core::fingerprint::{Change, Drift};
-use mcprobe_core::policy::{
+use mcprobe_core::verdict::{Mode, Severity};
+use mcprobe_monitor::policy::{
     EscalationCause, Event, EventKind, MaintenanceWindow, Observation, Policy, PolicyConfig,
     QuietHours, MINUTE_MS, SECOND_MS,
 };
-use mcprobe_core::verdict::{Mode, Severity};
 
 /// 2026-01-01T00:00:00Z.
 const T0: u64 = 1_767_225_600_000;
@@ -548,10 +548,10 @@ fn reasons_are_bounded_in_state() {
         let _ = p.observe(&long, s(i * 10));
     }
     let inc = p.incident().expect("opened");
-    assert!(inc.reason.chars().count() <= mcprobe_core::policy::MAX_REASON_CHARS);
+    assert!(inc.reason.chars().count() <= mcprobe_monitor::policy::MAX_REASON_CHARS);
     assert!(p
         .state()
         .recent
         .iter()
-        .all(|v| v.reason.chars().count() <= mcprobe_core::policy::MAX_REASON_CHARS));
+        .all(|v| v.reason.chars().count() <= mcprobe_monitor::policy::MAX_REASON_CHARS));
 }

@@ -33,7 +33,7 @@ use serde_json::{json, Map, Value};
 use crate::monitor::ApiError;
 use crate::notify::{self, Channel, NotifyContext};
 use crate::policy::{Event, EventKind, QuietHours};
-use crate::verdict::Severity;
+use mcprobe_core::verdict::Severity;
 
 /// Most channels one monitor may have.
 pub const MAX_CHANNELS: usize = 10;
@@ -363,7 +363,7 @@ pub fn delivered(status: u16) -> bool {
 mod tests {
     use super::*;
     use crate::policy::VerdictSummary;
-    use crate::verdict::Mode;
+    use mcprobe_core::verdict::Mode;
 
     fn alerts(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()

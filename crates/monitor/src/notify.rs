@@ -28,10 +28,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::fingerprint::{sha256_tag, Drift};
 use crate::policy::{EscalationCause, Event, EventKind, VerdictSummary};
-use crate::runbook;
-use crate::verdict::{Mode, Severity};
+use mcprobe_core::fingerprint::{sha256_tag, Drift};
+use mcprobe_core::runbook;
+use mcprobe_core::verdict::{Mode, Severity};
 
 /// Where PagerDuty events go: `POST {PAGERDUTY_EVENTS_BASE}{PAGERDUTY_ENQUEUE_PATH}`.
 pub const PAGERDUTY_EVENTS_BASE: &str = "https://events.pagerduty.com";

@@ -44,9 +44,9 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fingerprint::Drift;
-use crate::runbook;
-use crate::verdict::{Mode, Severity, Status, Verdict};
+use mcprobe_core::fingerprint::Drift;
+use mcprobe_core::runbook;
+use mcprobe_core::verdict::{Mode, Severity, Status, Verdict};
 
 /// Milliseconds in a second, a minute, an hour and a day (for configs and tests).
 pub const SECOND_MS: u64 = 1_000;

@@ -13,14 +13,14 @@
 use std::path::PathBuf;
 
 use mcprobe_core::fingerprint::{Change, Drift};
-use mcprobe_core::notify::{
-    self, discord, incident_dedup_key, opsgenie, pagerduty, slack, webhook, Channel, NotifyContext,
-};
-use mcprobe_core::policy::{
-    EscalationCause, Event, EventKind, Observation, Policy, PolicyConfig, VerdictSummary,
-};
 use mcprobe_core::runbook;
 use mcprobe_core::verdict::{Mode, Severity, Status};
+use mcprobe_monitor::notify::{
+    self, discord, incident_dedup_key, opsgenie, pagerduty, slack, webhook, Channel, NotifyContext,
+};
+use mcprobe_monitor::policy::{
+    EscalationCause, Event, EventKind, Observation, Policy, PolicyConfig, VerdictSummary,
+};
 use serde_json::Value;
 
 /// 2026-01-01T00:00:00Z.

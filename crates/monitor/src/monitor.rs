@@ -20,8 +20,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::http::Headers;
-use crate::http::{is_tchar, reserved_header};
+use mcprobe_core::http::Headers;
+use mcprobe_core::http::{is_tchar, reserved_header};
 
 /// Default probe cadence.
 pub const DEFAULT_INTERVAL_S: u32 = 60;

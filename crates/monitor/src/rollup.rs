@@ -51,7 +51,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::verdict::{Mode, Status, Verdict};
+use mcprobe_core::verdict::{Mode, Status, Verdict};
 
 pub const HOUR_MS: u64 = 3_600_000;
 pub const DAY_MS: u64 = 86_400_000;
@@ -627,7 +627,7 @@ pub fn pack<'a>(shard: &str, writes: &'a [Write]) -> Vec<Row<'a>> {
             joined.push_str(w.key());
             joined.push('\n');
         }
-        let digest = crate::fingerprint::sha256_tag(joined.as_bytes());
+        let digest = mcprobe_core::fingerprint::sha256_tag(joined.as_bytes());
         let short = digest.trim_start_matches("sha256:");
         let short = short.get(..16).unwrap_or(short);
         rows.push(Row::Packed {

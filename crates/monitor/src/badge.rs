@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::verdict::{Mode, Status};
+use mcprobe_core::verdict::{Mode, Status};
 
 /// What a badge says.
 #[derive(Debug, Clone, PartialEq)]

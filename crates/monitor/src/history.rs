@@ -27,10 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::fingerprint::{self, Drift, Snapshot};
 use crate::monitor::ApiError;
 use crate::rollup::{self, Histogram, Rollup, Write, DAY_MS, HOUR_MS};
-use crate::verdict::{Mode, Status};
+use mcprobe_core::fingerprint::{self, Drift, Snapshot};
+use mcprobe_core::verdict::{Mode, Status};
 
 /// Incidents and drift events returned when `?limit=` is absent.
 pub const DEFAULT_LIMIT: usize = 100;

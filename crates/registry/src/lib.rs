@@ -1,4 +1,4 @@
-//! Start here: MCP registries and the audit of what they list, pure (no I/O),
+//! mcprobe-registry. Start here: MCP registries and the audit of what they list, pure (no I/O),
 //! shared by `mcprobe scan` and the Worker's crawl.
 //!
 //! - [`page_url`] and [`parse_page`]: the official MCP Registry API,
@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::fingerprint::sha256_tag;
+use mcprobe_core::fingerprint::sha256_tag;
 
 mod bounded;
-use crate::verdict::{Finding, Mode, Status, Verdict};
+use mcprobe_core::verdict::{Finding, Mode, Status, Verdict};
 
 /// The `_meta` key under which the official registry puts its own metadata
 /// (`status`, `isLatest`, `publishedAt`, ...).
@@ -966,10 +966,10 @@ impl Audit {
         let mut all_ms: Vec<u64> = self.seen.iter().map(|n| n.elapsed_ms).collect();
         let mut answered = self.answered_ms.clone();
         let latency_ms = Latency {
-            p50: crate::stats::percentile(&mut all_ms, 50.0),
-            p95: crate::stats::percentile(&mut all_ms, 95.0),
-            answered_p50: crate::stats::percentile(&mut answered, 50.0),
-            answered_p95: crate::stats::percentile(&mut answered, 95.0),
+            p50: mcprobe_monitor::stats::percentile(&mut all_ms, 50.0),
+            p95: mcprobe_monitor::stats::percentile(&mut all_ms, 95.0),
+            answered_p50: mcprobe_monitor::stats::percentile(&mut answered, 50.0),
+            answered_p95: mcprobe_monitor::stats::percentile(&mut answered, 95.0),
         };
         let buckets = [Bucket::Loud, Bucket::Quiet, Bucket::Passing]
             .into_iter()
@@ -1046,7 +1046,7 @@ impl Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{Severity, Step};
+    use mcprobe_core::verdict::{Severity, Step};
     use serde_json::json;
 
     fn page(v: Value) -> Page {
@@ -1431,7 +1431,7 @@ mod tests {
 
     #[test]
     fn the_audit_lists_only_real_drift() {
-        use crate::fingerprint::{Change, Drift};
+        use mcprobe_core::fingerprint::{Change, Drift};
         let drift = |from: &str, to: &str, changes: Vec<Change>| Drift {
             breaking: !changes.is_empty(),
             from_hash: from.into(),

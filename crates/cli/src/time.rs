@@ -1,5 +1,5 @@
 //! Start here: wall-clock helpers of the native host (the core never reads a
-//! clock): RFC 3339 formatting without a date crate.
+//! clock): now, as RFC 3339 (the formatting is `mcprobe_core::time`'s).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,29 +14,7 @@ pub fn now_rfc3339() -> String {
 
 /// Seconds since the epoch as RFC 3339 UTC (`2026-11-23T10:31:43Z`).
 pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    mcprobe_core::time::rfc3339(secs.saturating_mul(1000))
 }
 
 #[cfg(test)]

@@ -201,7 +201,7 @@ fn status(cfg: &config::WatchConfig) -> anyhow::Result<i32> {
     // Reasons quote servers and delivery errors quote webhook receivers:
     // printed through the renderer's cleaning, never raw.
     use crate::render::clean;
-    use mcprobe_monitor::notify::rfc3339;
+    use mcprobe_core::time::rfc3339;
     if !cfg.state_path.exists() {
         println!("no state yet at {}", cfg.state_path.display());
         return Ok(0);

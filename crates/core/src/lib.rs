@@ -20,6 +20,7 @@
 //! - [`fingerprint`]: canonical tool-list hashing and drift diffs
 //! - [`safe_call`]: choosing the one call that cannot change anything
 //! - [`runbook`]: what each mode means and the first steps
+//! - [`time`]: RFC 3339 written and read, from milliseconds passed in
 //! - [`address`]: which addresses a probe of a stranger's URL may reach
 //! - [`probe`]: the dual-era step machine that ties them together
 
@@ -34,6 +35,7 @@ pub mod revision;
 pub mod runbook;
 pub mod safe_call;
 pub mod sse;
+pub mod time;
 pub mod validate;
 pub mod verdict;
 

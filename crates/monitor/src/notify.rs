@@ -31,6 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::policy::{EscalationCause, Event, EventKind, VerdictSummary};
 use mcprobe_core::fingerprint::{sha256_tag, Drift};
 use mcprobe_core::runbook;
+use mcprobe_core::time::rfc3339;
 use mcprobe_core::verdict::{Mode, Severity};
 
 /// Where PagerDuty events go: `POST {PAGERDUTY_EVENTS_BASE}{PAGERDUTY_ENQUEUE_PATH}`.
@@ -178,43 +179,6 @@ fn dedup_key(monitor_id: &str, suffix: &str) -> String {
     } else {
         format!("mcprobe:{}", sha256_tag(key.as_bytes()))
     }
-}
-
-/// RFC 3339 UTC of milliseconds since the epoch: whole seconds when the
-/// milliseconds are zero (`2026-01-01T00:00:20Z`), else with them.
-pub fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let millis = ms % 1000;
-    // u64 milliseconds / 86.4e6 fits an i64 with room to spare.
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    if millis == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{millis:03}Z")
-    }
-}
-
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    // d is 1..=31 and m 1..=12 by construction.
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
 }
 
 /// A short human duration: `45s`, `5m 20s`, `2h 5m`, `3d 4h`.
@@ -1082,16 +1046,6 @@ fn opsgenie_details(f: &Facts<'_>, ctx: &NotifyContext) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_matches_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_767_225_620_000), "2026-01-01T00:00:20Z");
-        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(rfc3339(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
-        // No panic at the far end of u64.
-        assert!(rfc3339(u64::MAX).ends_with('Z'));
-    }
 
     #[test]
     fn fitting_never_cuts_an_escape_and_respects_the_limit() {

@@ -224,7 +224,7 @@ fn crawl_facts(s: &Summary) -> impl IntoView {
     let when = c
         .get("at_ms")
         .and_then(Value::as_u64)
-        .map(mcprobe_monitor::notify::rfc3339)
+        .map(mcprobe_core::time::rfc3339)
         .unwrap_or_default();
     let kind = c
         .get("kind")

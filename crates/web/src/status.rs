@@ -483,29 +483,7 @@ fn str_or(v: &Value, key: &str, or: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or(or).to_string()
 }
 
-/// `2026-11-23` for a UTC day's start in ms.
-pub fn iso_day(ms: u64) -> String {
-    iso_time(ms).chars().take(10).collect()
-}
-
-/// `2026-11-23 10:31 UTC`, computed here (no JS Date), so host tests run it.
-pub fn iso_time(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if mo <= 2 { y + 1 } else { y };
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
-}
+use mcprobe_core::time::{utc_day as iso_day, utc_minute as iso_time};
 
 #[cfg(test)]
 mod tests {

@@ -424,10 +424,8 @@ fn crawl_base(base: &str, kind: &Kind) -> Result<String, String> {
             let mut u = url::Url::parse(base.trim()).map_err(|e| {
                 format!("not a registry URL ({e}); give its base, e.g. https://registry.modelcontextprotocol.io")
             })?;
-            u.query_pairs_mut().append_pair(
-                "updated_since",
-                &mcprobe_monitor::notify::rfc3339(*since_ms),
-            );
+            u.query_pairs_mut()
+                .append_pair("updated_since", &mcprobe_core::time::rfc3339(*since_ms));
             Ok(u.into())
         }
     }

@@ -294,7 +294,7 @@ fn windows(label: &str, v: &toml::Value) -> Result<Vec<MaintenanceWindow>, Confi
                     ))
                 }
             };
-            parse_rfc3339_ms(&raw).ok_or_else(|| {
+            mcprobe_core::time::parse_rfc3339_ms(&raw).ok_or_else(|| {
                 ConfigError::new(
                     format!("{label}: maintenance[{j}].{field} {raw:?} is not an RFC 3339 time with an offset"),
                     hint,
@@ -406,71 +406,6 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `2026-11-23T02:00:00Z` or `...+01:00` (fractions allowed) to ms since the
-/// epoch; `None` for anything else, including times before 1970.
-pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        if t.bytes().all(|c| c.is_ascii_digit()) {
-            t.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut millis = 0i64;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let frac = s.get(start..i)?;
-        let ms3: String = frac.chars().chain("000".chars()).take(3).collect();
-        millis = ms3.parse().ok()?;
-    }
-    let offset_s = match s.get(i..)? {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let oh = num(i + 1..i + 3)?;
-            let om = num(i + 4..i + 6)?;
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo as u32, d as u32);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
-    let ms = secs.checked_mul(1000)?.checked_add(millis)?;
-    u64::try_from(ms).ok()
-}
-
-/// Howard Hinnant's civil-to-days algorithm (the inverse of `time.rs`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +424,7 @@ mod tests {
 
     #[test]
     fn rfc3339_times_parse_with_offsets_and_fractions() {
+        use mcprobe_core::time::parse_rfc3339_ms;
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(
             parse_rfc3339_ms("2026-01-01T00:00:00Z"),

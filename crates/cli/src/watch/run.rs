@@ -569,7 +569,7 @@ pub fn describe(e: &Event) -> String {
         } => format!(
             "incident_opened {sev} {id}: {} since {}: {reason}",
             mode.as_str(),
-            notify::rfc3339(*started_at_ms)
+            mcprobe_core::time::rfc3339(*started_at_ms)
         ),
         EventKind::IncidentResolved {
             id, duration_ms, ..

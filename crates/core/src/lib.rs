@@ -9,7 +9,8 @@
 //! drive the very same protocol logic, validation and verdict.
 //!
 //! Modules, one concern each:
-//! - [`verdict`]: the public verdict contract (modes, statuses, severities, JSON)
+//! - [`mode`]: the mode ladder, statuses and severities (public codes)
+//! - [`verdict`]: the public verdict contract (the verdict's JSON)
 //! - [`revision`]: released MCP revisions and their eras
 //! - [`http`]: requests, outcomes and transport errors between core and host
 //! - [`sse`]: streaming Server-Sent Events parser
@@ -30,6 +31,7 @@ pub mod classify;
 pub mod fingerprint;
 pub mod http;
 pub mod jsonrpc;
+pub mod mode;
 pub mod probe;
 pub mod revision;
 pub mod runbook;

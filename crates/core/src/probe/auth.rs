@@ -12,8 +12,8 @@
 
 use url::Url;
 
-use super::steps::{AuthCtx, Purpose};
-use super::wire::Outcome;
+use super::discovery::{AuthCtx, Discovery, Phase};
+use super::exchange::{Outcome, Purpose};
 use super::Probe;
 use crate::classify::{self, ResourceMetadata};
 use crate::http::{header_joined, Headers, TransportError};
@@ -36,38 +36,6 @@ const URL_CHARS: usize = 200;
 pub(crate) const RULE_RESOURCE_MATCH: &str = "rfc9728.resource-match";
 /// The rule id of the finding for an authorization server without metadata.
 pub(crate) const RULE_AUTH_SERVER_METADATA: &str = "rfc8414.metadata";
-
-/// An auth discovery in progress; it rides along its requests' purpose.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Discovery {
-    ctx: AuthCtx,
-    /// The refusal's status (401, 403).
-    status: u16,
-    /// What the server said about the refusal (the challenge's
-    /// `error_description`, else the body's message), capped.
-    said: Option<String>,
-    /// The refusal speaks of an API key.
-    api_key: bool,
-    /// A challenge's scheme is Bearer.
-    bearer: bool,
-    /// Each document of the current phase tried and what came of it.
-    tried: Vec<String>,
-    phase: Phase,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Phase {
-    /// Reading protected-resource metadata: `url` now, then `left`.
-    Resource { url: String, left: Vec<String> },
-    /// Reading the first authorization server's metadata (the one the
-    /// official TypeScript SDK uses): `url` now, then `left`.
-    AuthServer {
-        resource_url: String,
-        meta: ResourceMetadata,
-        url: String,
-        left: Vec<String>,
-    },
-}
 
 /// Why no client can get in, and the first step that fits.
 struct Refusal {

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::steps::{AuthCtx, Purpose};
-use super::wire::Outcome;
+use super::discovery::AuthCtx;
+use super::exchange::{Outcome, Purpose};
 use super::Probe;
 use crate::classify;
 use crate::fingerprint;

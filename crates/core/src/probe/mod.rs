@@ -17,7 +17,11 @@
 
 mod auth;
 mod budget;
+mod conversation;
+mod discovery;
+mod exchange;
 mod headers;
+mod limits;
 mod listing;
 mod report;
 mod route;
@@ -38,39 +42,10 @@ use crate::revision::Revision;
 use crate::verdict::Verdict;
 
 pub use crate::safe_call::CallPlan;
+use conversation::Conversation;
+use exchange::Exchange;
+pub use limits::Limits;
 use report::Report;
-use wire::Exchange;
-
-/// Bounds a probe never exceeds, whatever the server does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest body (or SSE stream) read for one exchange.
-    pub max_body_bytes: usize,
-    /// Redirects followed for one request before "redirect loop".
-    pub max_redirects: u8,
-    /// `tools/list` pages fetched before stopping.
-    pub max_tool_pages: u32,
-    /// Tools kept before stopping.
-    pub max_tools: usize,
-    /// Characters of a body quoted as evidence.
-    pub excerpt_chars: usize,
-    /// HTTP requests handed out for one check, redirects included (see
-    /// `budget.rs` for why this many).
-    pub max_requests: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 4 * 1024 * 1024,
-            max_redirects: 5,
-            max_tool_pages: 20,
-            max_tools: 5_000,
-            excerpt_chars: 160,
-            max_requests: budget::MAX_REQUESTS,
-        }
-    }
-}
 
 /// What to probe and how.
 #[derive(Debug, Clone)]
@@ -161,7 +136,7 @@ pub struct Probe {
     next_exchange: u32,
     next_rpc: u64,
     report: Report,
-    conv: steps::Conversation,
+    conv: Conversation,
     verdict: Option<Verdict>,
     /// The full tool-list snapshot of this probe (for baselines and storage).
     snapshot: Option<Snapshot>,
@@ -204,7 +179,7 @@ impl Probe {
             next_exchange: 1,
             next_rpc: 1,
             report: Report::default(),
-            conv: steps::Conversation::default(),
+            conv: Conversation::default(),
             verdict: None,
             snapshot: None,
             requests_made: 0,

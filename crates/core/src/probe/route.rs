@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::steps::{AltKind, Purpose, ALTERNATE_PATHS};
-use super::wire::Outcome;
+use super::exchange::{AltKind, Outcome, Purpose};
+use super::steps::ALTERNATE_PATHS;
 use super::Probe;
 use crate::http::TransportError;
 use crate::jsonrpc::{self, Reply};

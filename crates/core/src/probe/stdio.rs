@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::steps::{LateDiscover, Purpose};
-use super::wire::Outcome;
+use super::conversation::LateDiscover;
+use super::exchange::{Outcome, Purpose};
 use super::Probe;
 use crate::http::TransportError;
 use crate::jsonrpc::{self, Reply};

@@ -7,129 +7,19 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::wire::Outcome;
+use super::conversation::LateDiscover;
+use super::discovery::AuthCtx;
+use super::exchange::{Outcome, Purpose};
 use super::Probe;
 use crate::http::{header, Headers, TransportError};
 use crate::jsonrpc::{self, Reply};
 use crate::revision::Revision;
-use crate::safe_call::SafeCall;
 use crate::validate::{self, Answer};
 use crate::verdict::{Era, Mode, ServerInfo, Transport};
-
-/// What a request was for.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Purpose {
-    Connect,
-    Discover,
-    Initialize,
-    Initialized,
-    /// GET for the 2024-11-05 `endpoint` event.
-    SseOpen,
-    ToolsList,
-    SafeCall,
-    /// GET of an RFC 9728 or RFC 8414 document (`auth.rs`).
-    AuthMetadata {
-        discovery: Box<super::auth::Discovery>,
-    },
-    EndSession,
-    /// The alternate-route search.
-    Alt {
-        idx: usize,
-        kind: AltKind,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AltKind {
-    Discover,
-    Initialize,
-    Sse,
-    /// The look at `/mcp` beside a server found on the old HTTP+SSE
-    /// transport: does the same origin also serve Streamable HTTP?
-    SiblingDiscover,
-    SiblingInitialize,
-}
-
-/// At which rung a 401/403 came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AuthCtx {
-    Handshake,
-    ToolsList,
-    SafeCall,
-}
 
 /// The alternate paths of the `route_moved` search, in order.
 pub(crate) const ALTERNATE_PATHS: [&str; 6] =
     ["/mcp", "/v1/mcp", "/api/mcp", "/sse", "/mcp/sse", "/"];
-
-/// What the conversation has learnt so far.
-#[derive(Debug, Default)]
-pub(crate) struct Conversation {
-    pub revision: Option<Revision>,
-    pub modern: bool,
-    /// Speaking the 2024-11-05 HTTP+SSE transport.
-    pub sse_transport: bool,
-    pub session_id: Option<String>,
-    pub sse_endpoint: Option<Url>,
-    /// Waiting for a response on the legacy SSE stream: (rpc id, purpose, deadline).
-    pub stream_wait: Option<(u64, Purpose, u64)>,
-    /// Waiting for a response on stdio: (rpc id, purpose, deadline).
-    pub stdio_wait: Option<(u64, Purpose, u64)>,
-    pub stdio_buf: Vec<u8>,
-    pub stdio_noise_reported: bool,
-    /// The stdio `server/discover` in flight: (rpc id, when it was sent).
-    pub stdio_discover: Option<(u64, u64)>,
-    /// A stdio `server/discover` the probe stopped waiting for: a server
-    /// that starts slowly may still answer it while `initialize` is pending.
-    pub stdio_late: Option<LateDiscover>,
-    /// The stdio child has answered at least once (its first answer's time
-    /// includes the process start-up).
-    pub stdio_answered: bool,
-    /// The rpc id of the request whose answer is being handled, when it is
-    /// not the last one sent (stdio answers may come late): what `judge`
-    /// checks the answer's id against.
-    pub answering: Option<u64>,
-    /// A stdio `initialize` refusal held while a late discover answer may
-    /// still come (a server answering out of order).
-    pub held_initialize: Option<Value>,
-    pub capabilities: Value,
-    pub tools: Vec<Value>,
-    pub pages: u32,
-    pub cursors: Vec<String>,
-    pub step_started_ms: u64,
-    pub http_step_done: bool,
-    /// Statuses of the handshake attempts at the listed URL (route search).
-    pub handshake_statuses: Vec<u16>,
-    /// Excerpts of the handshake answers (evidence for handshake_failed).
-    pub answers: Vec<String>,
-    pub alt_urls: Vec<Url>,
-    pub call_label: String,
-    pub call_why: String,
-    /// The safe call, chosen when the tool list was complete.
-    pub call_choice: Option<SafeCall>,
-    /// Messages that came on the legacy stream before anyone waited for them.
-    pub stream_inbox: Vec<Value>,
-    /// The `/mcp` beside an HTTP+SSE server was looked at (once a probe).
-    pub sibling_checked: bool,
-}
-
-/// A stdio `server/discover` that got no answer within the short wait.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LateDiscover {
-    pub id: u64,
-    pub sent_ms: u64,
-    /// The ladder step that recorded the silence (index in the report).
-    pub step: usize,
-}
-
-impl Conversation {
-    pub fn stdio_deadline(&self) -> Option<u64> {
-        self.stdio_wait
-            .as_ref()
-            .map(|w| w.2)
-            .or(self.stream_wait.as_ref().map(|w| w.2))
-    }
-}
 
 impl Probe {
     /// First move.

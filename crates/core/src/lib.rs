@@ -16,9 +16,11 @@
 //! - [`sse`]: streaming Server-Sent Events parser
 //! - [`jsonrpc`]: building requests and reading answers leniently
 //! - [`bounded_json`]: parsing answers with bounds on arrays and values
-//! - [`validate`]: the strict judge: spec rules with JSON pointers
-//! - [`classify`]: platform sleep pages, OAuth challenges, auth-flavoured errors
-//! - [`fingerprint`]: canonical tool-list hashing and drift diffs
+//! - [`validate`]: the strict judge: spec rules with JSON pointers, one file
+//!   per rule family (envelope, handshake, tools, call, content, listings)
+//! - [`classify`]: platform sleep pages, OAuth challenges and metadata,
+//!   auth-flavoured errors
+//! - [`fingerprint`]: canonical JSON, tool-list snapshots and drift diffs
 //! - [`safe_call`]: choosing the one call that cannot change anything
 //! - [`runbook`]: what each mode means and the first steps
 //! - [`time`]: RFC 3339 written and read, from milliseconds passed in

@@ -106,7 +106,7 @@ impl Probe {
         }
         if candidates.is_empty() {
             // RFC 9728 §3: the well-known URI, path-suffixed first.
-            if let Some(url) = &self.target {
+            if let Some(url) = self.peer.http() {
                 let origin = url.origin().ascii_serialization();
                 let path = url.path().trim_end_matches('/');
                 if !path.is_empty() {
@@ -259,8 +259,8 @@ impl Probe {
     ) {
         let listed = self.cfg.url.clone();
         let used = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .map(Url::to_string)
             .unwrap_or_else(|| listed.clone());
         if !classify::resource_covers(&meta.resource, &used)
@@ -329,8 +329,8 @@ impl Probe {
     /// A 403/421 refusing the Host: the same fault whatever the SDK, one mode.
     fn host_refused(&mut self, d: Discovery, now: u64) {
         let host = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .map(|u| u.authority().to_string())
             .unwrap_or_default();
         let status = match d.status {

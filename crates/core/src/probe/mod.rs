@@ -23,6 +23,7 @@ mod exchange;
 mod headers;
 mod limits;
 mod listing;
+mod peer;
 mod report;
 mod route;
 mod stdio;
@@ -45,6 +46,7 @@ pub use crate::safe_call::CallPlan;
 use conversation::Conversation;
 use exchange::Exchange;
 pub use limits::Limits;
+use peer::Peer;
 use report::Report;
 
 /// What to probe and how.
@@ -129,8 +131,9 @@ pub struct Probe {
     cfg: ProbeConfig,
     start_ms: u64,
     deadline_ms: u64,
-    /// The endpoint being spoken to (changes on a permanent redirect).
-    target: Option<Url>,
+    /// Whom the probe speaks to (the HTTP endpoint changes on a permanent
+    /// redirect).
+    peer: Peer,
     queue: VecDeque<Action>,
     exchanges: BTreeMap<ExchangeId, Exchange>,
     next_exchange: u32,
@@ -150,8 +153,8 @@ impl Probe {
         if cfg.timeout_ms == 0 {
             return Err(ConfigError::ZeroTimeout);
         }
-        let target = if cfg.stdio {
-            None
+        let peer = if cfg.stdio {
+            Peer::Stdio
         } else {
             let url = Url::parse(&cfg.url).map_err(|e| ConfigError::BadUrl {
                 url: cfg.url.clone(),
@@ -168,12 +171,12 @@ impl Probe {
                     reason: "no host".into(),
                 });
             }
-            Some(url)
+            Peer::Http(url)
         };
         let mut probe = Probe {
             deadline_ms: now_ms.saturating_add(cfg.timeout_ms),
             start_ms: now_ms,
-            target,
+            peer,
             queue: VecDeque::new(),
             exchanges: BTreeMap::new(),
             next_exchange: 1,

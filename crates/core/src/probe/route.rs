@@ -17,7 +17,7 @@ impl Probe {
     // ---- route search ------------------------------------------------------
 
     pub(super) fn start_route_search(&mut self, now: u64) {
-        let Some(url) = self.target.clone() else {
+        let Some(url) = self.peer.http().cloned() else {
             return self.fail_handshake(now);
         };
         let own = url.path().trim_end_matches('/').to_string();
@@ -119,7 +119,7 @@ impl Probe {
                 ms,
                 format!("MCP answers at {}", url.path()),
             );
-            let listed = self.target.as_ref().map(Url::path).unwrap_or_default();
+            let listed = self.peer.http().map(Url::path).unwrap_or_default();
             let spelling = if listed.trim_end_matches('/') == url.path().trim_end_matches('/') {
                 if listed.ends_with('/') {
                     " (the listed path without its trailing slash)"
@@ -164,20 +164,20 @@ impl Probe {
     /// time left, and a listed path other than `/mcp`: worth one look at
     /// `/mcp` on the same origin before the verdict.
     pub(super) fn wants_sibling_check(&self, now: u64) -> bool {
-        !self.cfg.stdio
+        !self.peer.is_stdio()
             && self.conv.sse_transport
             && !self.conv.sibling_checked
             && self.report.failure.is_none()
             && self.remaining_ms(now) > 0
             && self
-                .target
-                .as_ref()
+                .peer
+                .http()
                 .is_some_and(|u| u.path().trim_end_matches('/') != "/mcp")
     }
 
     pub(super) fn start_sibling_check(&mut self, now: u64) {
         self.conv.sibling_checked = true;
-        let Some(url) = self.target.as_ref().and_then(|u| u.join("/mcp").ok()) else {
+        let Some(url) = self.peer.http().and_then(|u| u.join("/mcp").ok()) else {
             return self.end(now);
         };
         // The HTTP+SSE conversation is over: answers to these POSTs are read
@@ -199,7 +199,7 @@ impl Probe {
     }
 
     fn on_sibling(&mut self, kind: AltKind, outcome: Outcome, now: u64) {
-        let Some(url) = self.target.as_ref().and_then(|u| u.join("/mcp").ok()) else {
+        let Some(url) = self.peer.http().and_then(|u| u.join("/mcp").ok()) else {
             return self.end(now);
         };
         let era = match (&kind, &outcome) {

@@ -10,6 +10,7 @@ use url::Url;
 use super::conversation::LateDiscover;
 use super::discovery::AuthCtx;
 use super::exchange::{Outcome, Purpose};
+use super::peer::Peer;
 use super::Probe;
 use crate::http::{header, Headers, TransportError};
 use crate::jsonrpc::{self, Reply};
@@ -25,11 +26,11 @@ impl Probe {
     /// First move.
     pub(super) fn begin(&mut self, now: u64) {
         self.conv.step_started_ms = now;
-        if self.cfg.stdio {
+        if self.peer.is_stdio() {
             self.send_discover(now);
             return;
         }
-        let Some(url) = self.target.clone() else {
+        let Some(url) = self.peer.http().cloned() else {
             return;
         };
         if self.cfg.preflight {
@@ -54,8 +55,8 @@ impl Probe {
 
     pub(super) fn connected(&mut self, r: crate::http::ConnectReport, now: u64) {
         let host = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         let dns_detail = if host
@@ -91,35 +92,46 @@ impl Probe {
             "server/discover",
             jsonrpc::with_modern_meta(json!({}), rev),
         );
-        if self.cfg.stdio {
-            // On stdio a legacy server may stay silent before `initialize`:
-            // wait a short while only, then fall back (2026-07-28 stdio page).
-            // The wait does not grow with the deadline: a modern server that
-            // answers after it is still adopted (`stdio_late`), so waiting
-            // longer would only delay the silent legacy servers.
-            let wait = stdio_discover_wait(self.cfg.timeout_ms);
-            let deadline = (now + wait).min(self.deadline_ms);
-            self.conv.stdio_discover = Some((id, now));
-            self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
-        } else {
-            let url = self.target.clone().expect("http probe has a target");
-            self.post_rpc(Purpose::Discover, &msg, Some(id), url, Some(rev), now);
+        match self.peer.clone() {
+            Peer::Stdio => {
+                // On stdio a legacy server may stay silent before `initialize`:
+                // wait a short while only, then fall back (2026-07-28 stdio page).
+                // The wait does not grow with the deadline: a modern server that
+                // answers after it is still adopted (`stdio_late`), so waiting
+                // longer would only delay the silent legacy servers.
+                let wait = stdio_discover_wait(self.cfg.timeout_ms);
+                let deadline = (now + wait).min(self.deadline_ms);
+                self.conv.stdio_discover = Some((id, now));
+                self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
+            }
+            Peer::Http(url) => {
+                self.post_rpc(Purpose::Discover, &msg, Some(id), url, Some(rev), now);
+            }
         }
     }
 
+    /// A legacy `initialize` POSTed to `url` (the endpoint, an alternate
+    /// route, the HTTP+SSE transport's announced endpoint).
     pub(super) fn send_initialize(&mut self, url: Url, purpose: Purpose, now: u64) {
+        let (id, msg) = self.initialize_request();
+        self.post_rpc(purpose, &msg, Some(id), url, None, now);
+    }
+
+    /// A legacy `initialize` written to the stdio child.
+    fn send_stdio_initialize(&mut self) {
+        let (id, msg) = self.initialize_request();
+        let deadline = self.deadline_ms;
+        self.stdio_send(&msg, Some((id, Purpose::Initialize, deadline)));
+    }
+
+    fn initialize_request(&mut self) -> (u64, Value) {
         let id = self.rpc_id();
         let msg = jsonrpc::request(
             id,
             "initialize",
             jsonrpc::initialize_params(Revision::LATEST_LEGACY),
         );
-        if self.cfg.stdio {
-            let deadline = self.deadline_ms;
-            self.stdio_send(&msg, Some((id, purpose, deadline)));
-        } else {
-            self.post_rpc(purpose, &msg, Some(id), url, None, now);
-        }
+        (id, msg)
     }
 
     /// Sends a request of the established conversation (era, session, transport).
@@ -141,34 +153,36 @@ impl Probe {
             None => params,
         };
         let msg = jsonrpc::request(id, method, params);
-        if self.cfg.stdio {
+        let Peer::Http(target) = &self.peer else {
             let deadline = self.deadline_ms;
             self.stdio_send(&msg, Some((id, purpose, deadline)));
             return;
-        }
-        let url = self.conversation_url();
+        };
+        let url = self.conversation_url(target);
         self.post_rpc(purpose, &msg, Some(id), url, modern_rev, now);
     }
 
-    pub(super) fn conversation_url(&self) -> Url {
+    /// Where the conversation's POSTs go: the HTTP+SSE transport's announced
+    /// endpoint once there is one, else the endpoint itself.
+    pub(super) fn conversation_url(&self, target: &Url) -> Url {
         if self.conv.sse_transport {
             if let Some(e) = &self.conv.sse_endpoint {
                 return e.clone();
             }
         }
-        self.target.clone().expect("http probe has a target")
+        target.clone()
     }
 
     pub(super) fn send_initialized(&mut self, now: u64) {
         let msg = jsonrpc::notification("notifications/initialized", None);
-        if self.cfg.stdio {
+        let Peer::Http(target) = &self.peer else {
             self.stdio_send(&msg, None);
             self.report
                 .step("notifications/initialized", true, 0, "sent");
             self.start_tools_list(now);
             return;
-        }
-        let url = self.conversation_url();
+        };
+        let url = self.conversation_url(target);
         self.post_rpc(Purpose::Initialized, &msg, None, url, None, now);
     }
 
@@ -245,15 +259,15 @@ impl Probe {
     /// A transport failure ends the climb with the mode of its layer.
     pub(super) fn fail_transport(&mut self, step: &str, err: &TransportError, ms: u64, now: u64) {
         let host = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         let (layer, mode, reason) = match err {
             // A stdio server that dies or closes its output during the
             // handshake: it never completed one.
             TransportError::Connection { message } | TransportError::Other { message }
-                if self.cfg.stdio =>
+                if self.peer.is_stdio() =>
             {
                 (
                     step,
@@ -305,8 +319,8 @@ impl Probe {
             Outcome::Failed(TransportError::Timeout) => {
                 let ms = self.lap(now);
                 let target = self
-                    .target
-                    .as_ref()
+                    .peer
+                    .http()
                     .map(|u| u.authority().to_string())
                     .unwrap_or_default();
                 self.report.step("tcp", false, ms, "timed out");
@@ -459,7 +473,7 @@ impl Probe {
             Outcome::RedirectLoop { last } => {
                 self.fail_redirect_loop("server/discover", &last, ms, now)
             }
-            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => {
+            Outcome::Failed(TransportError::Timeout) if self.peer.is_stdio() => {
                 // The time is the probe's own wait, not the server's latency.
                 let step = self.report.steps.len();
                 self.fallback_to_initialize(
@@ -552,15 +566,9 @@ impl Probe {
             ms,
             format!("not modern ({why}); moved on to legacy initialize"),
         );
-        if self.cfg.stdio {
-            self.send_initialize(
-                Url::parse("stdio:x").expect("static url"),
-                Purpose::Initialize,
-                now,
-            );
-        } else {
-            let url = self.target.clone().expect("http target");
-            self.send_initialize(url, Purpose::Initialize, now);
+        match self.peer.clone() {
+            Peer::Http(url) => self.send_initialize(url, Purpose::Initialize, now),
+            Peer::Stdio => self.send_stdio_initialize(),
         }
     }
 
@@ -569,7 +577,7 @@ impl Probe {
         self.conv.revision = Some(Revision::LATEST_MODERN);
         self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
         self.report.era = Some(Era::Modern);
-        self.report.transport = Some(if self.cfg.stdio {
+        self.report.transport = Some(if self.peer.is_stdio() {
             Transport::Stdio
         } else {
             Transport::StreamableHttp
@@ -617,7 +625,11 @@ impl Probe {
                 self.conv
                     .answers
                     .push(format!("initialize: HTTP {status} {said}"));
-                if matches!(status, 400 | 404 | 405 | 410) && !self.cfg.stdio {
+                let sse_fallback = match &self.peer {
+                    Peer::Http(url) if matches!(status, 400 | 404 | 405 | 410) => Some(url.clone()),
+                    _ => None,
+                };
+                if let Some(url) = sse_fallback {
                     // 2026-07-28 "Backward Compatibility": last, the 2024-11-05
                     // HTTP+SSE transport's GET for the `endpoint` event.
                     self.report.step(
@@ -626,7 +638,6 @@ impl Probe {
                         ms,
                         format!("HTTP {status}; moved on to the 2024-11-05 HTTP+SSE transport"),
                     );
-                    let url = self.target.clone().expect("http target");
                     let wait = (self.cfg.timeout_ms / 3).max(2_000);
                     self.get_sse(Purpose::SseOpen, url, Some(now + wait), now);
                 } else if status >= 500 {
@@ -707,7 +718,7 @@ impl Probe {
                     self.conv.session_id = header(headers, "mcp-session-id").map(str::to_string);
                 }
                 self.report.era = Some(Era::Legacy);
-                self.report.transport = Some(if self.cfg.stdio {
+                self.report.transport = Some(if self.peer.is_stdio() {
                     Transport::Stdio
                 } else if self.conv.sse_transport {
                     Transport::Sse
@@ -902,11 +913,12 @@ impl Probe {
             return self.start_sibling_check(now);
         }
         if let Some(session) = self.conv.session_id.take() {
-            if !self.cfg.stdio && self.remaining_ms(now) > 0 {
-                self.conv.step_started_ms = now;
-                let url = self.target.clone().expect("http target");
-                self.delete_session(url, session, now);
-                return;
+            if let Some(url) = self.peer.http().cloned() {
+                if self.remaining_ms(now) > 0 {
+                    self.conv.step_started_ms = now;
+                    self.delete_session(url, session, now);
+                    return;
+                }
             }
         }
         self.end_now(now);

@@ -8,6 +8,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::exchange::{BodyMode, Exchange, Outcome, Purpose};
+use super::peer::Peer;
 use super::Probe;
 use crate::classify;
 use crate::http::{
@@ -364,9 +365,9 @@ impl Probe {
                     );
                 }
                 if status == 308 || status == 301 {
-                    if let (Some(t), Ok(from)) = (self.target.clone(), Url::parse(&request.url)) {
-                        if t == from {
-                            self.target = Some(next.clone());
+                    if let (Peer::Http(t), Ok(from)) = (&mut self.peer, Url::parse(&request.url)) {
+                        if *t == from {
+                            *t = next.clone();
                         }
                     }
                 }

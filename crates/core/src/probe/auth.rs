@@ -365,7 +365,7 @@ impl Probe {
                 format!("tools/list answered HTTP {status}: {}", refusal.why),
             ),
             AuthCtx::SafeCall => {
-                let label = self.conv.call_label.clone();
+                let label = self.conv.call.label.clone();
                 (
                     Mode::AuthHalfConfigured,
                     format!("Discovery and tools/list work without credentials, but {label} answered HTTP {status} and no usable auth is advertised: {}", refusal.why),

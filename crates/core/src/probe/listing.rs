@@ -189,7 +189,7 @@ impl Probe {
     pub(super) fn tools_done(&mut self, now: u64) {
         let ms = self.lap(now);
         // Chosen now: the tool list moves into the snapshot below.
-        self.conv.call_choice = Some(safe_call::choose(
+        self.conv.call.choice = Some(safe_call::choose(
             &self.cfg.call,
             &self.conv.tools,
             &self.conv.capabilities,
@@ -230,7 +230,7 @@ impl Probe {
 
     pub(super) fn start_safe_call(&mut self, now: u64) {
         self.conv.step_started_ms = now;
-        let choice = match self.conv.call_choice.take() {
+        let choice = match self.conv.call.choice.take() {
             Some(choice) => choice,
             None => safe_call::choose(&self.cfg.call, &self.conv.tools, &self.conv.capabilities),
         };
@@ -240,17 +240,17 @@ impl Probe {
                 arguments,
                 why,
             } => {
-                self.conv.call_label = format!("tools/call {name}");
-                self.conv.call_why = why;
+                self.conv.call.label = format!("tools/call {name}");
+                self.conv.call.why = why;
                 let params = json!({"name": name, "arguments": arguments});
                 self.send_conversation(Purpose::SafeCall, "tools/call", params, now);
             }
             SafeCall::ResourcesList => {
-                self.conv.call_label = "resources/list".into();
+                self.conv.call.label = "resources/list".into();
                 self.send_conversation(Purpose::SafeCall, "resources/list", json!({}), now);
             }
             SafeCall::PromptsList => {
-                self.conv.call_label = "prompts/list".into();
+                self.conv.call.label = "prompts/list".into();
                 self.send_conversation(Purpose::SafeCall, "prompts/list", json!({}), now);
             }
             SafeCall::Skip { why } => {
@@ -262,7 +262,7 @@ impl Probe {
     }
 
     pub(super) fn on_safe_call(&mut self, outcome: Outcome, now: u64) {
-        let label = self.conv.call_label.clone();
+        let label = self.conv.call.label.clone();
         let ms = self.lap(now);
         match outcome {
             Outcome::Reply { msg, .. } => {
@@ -298,7 +298,7 @@ impl Probe {
                                 "answered with a tool-level error (isError)",
                             );
                         } else {
-                            let why = self.conv.call_why.clone();
+                            let why = self.conv.call.why.clone();
                             let detail = if why.is_empty() {
                                 "answered".to_string()
                             } else {

@@ -97,11 +97,11 @@ impl Probe {
                 // On stdio a legacy server may stay silent before `initialize`:
                 // wait a short while only, then fall back (2026-07-28 stdio page).
                 // The wait does not grow with the deadline: a modern server that
-                // answers after it is still adopted (`stdio_late`), so waiting
+                // answers after it is still adopted (`stdio.late`), so waiting
                 // longer would only delay the silent legacy servers.
                 let wait = stdio_discover_wait(self.cfg.timeout_ms);
                 let deadline = (now + wait).min(self.deadline_ms);
-                self.conv.stdio_discover = Some((id, now));
+                self.conv.stdio.discover = Some((id, now));
                 self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
             }
             Peer::Http(url) => {
@@ -165,8 +165,8 @@ impl Probe {
     /// Where the conversation's POSTs go: the HTTP+SSE transport's announced
     /// endpoint once there is one, else the endpoint itself.
     pub(super) fn conversation_url(&self, target: &Url) -> Url {
-        if self.conv.sse_transport {
-            if let Some(e) = &self.conv.sse_endpoint {
+        if self.conv.sse.active {
+            if let Some(e) = &self.conv.sse.endpoint {
                 return e.clone();
             }
         }
@@ -348,7 +348,7 @@ impl Probe {
 
     pub(super) fn on_discover(&mut self, outcome: Outcome, now: u64) {
         let ms = self.lap(now);
-        let stdio_discover = self.conv.stdio_discover.take();
+        let stdio_discover = self.conv.stdio.discover.take();
         match outcome {
             Outcome::Reply { msg, .. } => {
                 match jsonrpc::read_reply(&msg) {
@@ -482,7 +482,7 @@ impl Probe {
                     now,
                 );
                 if let Some((id, sent_ms)) = stdio_discover {
-                    self.conv.stdio_late = Some(LateDiscover { id, sent_ms, step });
+                    self.conv.stdio.late = Some(LateDiscover { id, sent_ms, step });
                 }
             }
             Outcome::Failed(err) => self.fail_transport("server/discover", &err, ms, now),
@@ -594,7 +594,7 @@ impl Probe {
         let ms = self.lap(now);
         // The wait for a late discover answer ended without one: the held
         // refusal of initialize is the answer after all.
-        let outcome = match (outcome, self.conv.held_initialize.take()) {
+        let outcome = match (outcome, self.conv.stdio.held_initialize.take()) {
             (Outcome::Failed(TransportError::Timeout), Some(msg)) => Outcome::Reply {
                 msg,
                 status: 0,
@@ -610,7 +610,7 @@ impl Probe {
                 excerpt,
                 reply,
             } => {
-                self.conv.handshake_statuses.push(status);
+                self.conv.route.handshake_statuses.push(status);
                 if matches!(status, 401 | 403 | 421) {
                     self.report
                         .step("initialize", false, ms, format!("HTTP {status}"));
@@ -714,13 +714,13 @@ impl Probe {
                 self.judge(rev, Answer::Initialize, "initialize", &msg);
                 self.conv.revision = Some(rev);
                 self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
-                if !self.conv.sse_transport {
+                if !self.conv.sse.active {
                     self.conv.session_id = header(headers, "mcp-session-id").map(str::to_string);
                 }
                 self.report.era = Some(Era::Legacy);
                 self.report.transport = Some(if self.peer.is_stdio() {
                     Transport::Stdio
-                } else if self.conv.sse_transport {
+                } else if self.conv.sse.active {
                     Transport::Sse
                 } else {
                     Transport::StreamableHttp
@@ -790,7 +790,7 @@ impl Probe {
     }
 
     pub(super) fn on_sse_open(&mut self, outcome: Outcome, now: u64) {
-        if self.conv.sse_endpoint.is_some() {
+        if self.conv.sse.endpoint.is_some() {
             // The stream already gave its endpoint; its end only matters to a
             // request waiting on it, which is told separately.
             return;
@@ -798,8 +798,8 @@ impl Probe {
         let ms = self.lap(now);
         match outcome {
             Outcome::SseEndpoint { endpoint } => {
-                self.conv.sse_transport = true;
-                self.conv.sse_endpoint = Some(endpoint.clone());
+                self.conv.sse.active = true;
+                self.conv.sse.endpoint = Some(endpoint.clone());
                 self.report.step(
                     "GET endpoint",
                     true,
@@ -818,7 +818,7 @@ impl Probe {
                 excerpt,
                 ..
             } => {
-                self.conv.handshake_statuses.push(status);
+                self.conv.route.handshake_statuses.push(status);
                 if matches!(status, 401 | 403) {
                     self.report
                         .step("GET endpoint", false, ms, format!("HTTP {status}"));
@@ -831,6 +831,7 @@ impl Probe {
                     .step("GET endpoint", false, ms, format!("HTTP {status}"));
                 if self
                     .conv
+                    .route
                     .handshake_statuses
                     .iter()
                     .all(|s| matches!(s, 404 | 405 | 410))

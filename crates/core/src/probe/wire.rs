@@ -224,7 +224,7 @@ impl Probe {
                     }
                 }
             }
-        } else if !self.conv.sse_transport && method != "initialize" {
+        } else if !self.conv.sse.active && method != "initialize" {
             if let Some(session) = &self.conv.session_id {
                 headers.push(("Mcp-Session-Id".into(), session.clone()));
             }
@@ -307,7 +307,7 @@ impl Probe {
         };
         // On the HTTP+SSE transport a POST is only accepted (202); its answer
         // comes on the GET stream.
-        if self.conv.sse_transport && ex.mode == BodyMode::Buffer {
+        if self.conv.sse.active && ex.mode == BodyMode::Buffer {
             if let Some(rpc_id) = ex.rpc_id {
                 let accepted = match &outcome {
                     Outcome::NoBody { status, .. } | Outcome::NotMcp { status, .. } => {
@@ -554,7 +554,7 @@ impl Probe {
                 };
             }
             // A message on the legacy stream: the answer to the request waiting on it?
-            let waiting_purpose = self.conv.stream_wait.as_ref().map(|w| w.1.clone());
+            let waiting_purpose = self.conv.sse.wait.as_ref().map(|w| w.1.clone());
             if waiting_purpose == Some(Purpose::ToolsList) {
                 self.report.tool_list_bytes =
                     self.report.tool_list_bytes.saturating_add(event.data.len());
@@ -565,7 +565,7 @@ impl Probe {
             ) else {
                 return false;
             };
-            let waiting = self.conv.stream_wait.as_ref().map(|w| w.0);
+            let waiting = self.conv.sse.wait.as_ref().map(|w| w.0);
             let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else {
                 return false;
             };
@@ -574,9 +574,9 @@ impl Probe {
             }
             match waiting {
                 Some(rpc_id)
-                    if jsonrpc::id_matches(&resp, rpc_id) || self.conv.stream_inbox.len() >= 32 =>
+                    if jsonrpc::id_matches(&resp, rpc_id) || self.conv.sse.inbox.len() >= 32 =>
                 {
-                    if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+                    if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
                         self.on_outcome(
                             purpose,
                             Outcome::Reply {
@@ -590,12 +590,12 @@ impl Probe {
                 }
                 // Kept for a request not yet waiting, within one answer's
                 // worth of values in all: the stream is the server's to fill.
-                _ if self.conv.stream_inbox.len() < 32
+                _ if self.conv.sse.inbox.len() < 32
                     && self.report.stream_inbox_values + values
                         <= crate::bounded_json::MAX_VALUES =>
                 {
                     self.report.stream_inbox_values += values;
-                    self.conv.stream_inbox.push(resp)
+                    self.conv.sse.inbox.push(resp)
                 }
                 _ => {}
             }
@@ -635,12 +635,12 @@ impl Probe {
         self.exchanges
             .get(&id)
             .is_some_and(|e| e.mode == BodyMode::LegacyStream && !e.wants_endpoint)
-            && self.conv.stream_wait.is_some()
+            && self.conv.sse.wait.is_some()
     }
 
     fn stream_broken(&mut self, id: ExchangeId, why: String, now: u64) {
         self.exchanges.remove(&id);
-        if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+        if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
             self.on_outcome(
                 purpose,
                 Outcome::NotMcp {
@@ -830,7 +830,7 @@ impl Probe {
             self.cancel(id);
             if self.stream_waiter_for(id) {
                 self.exchanges.remove(&id);
-                if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+                if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
                     self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
                 }
                 continue;
@@ -838,24 +838,24 @@ impl Probe {
             self.deliver(id, Outcome::Failed(TransportError::Timeout), now);
         }
         let waits = [
-            self.conv.stream_wait.as_ref().map(|w| w.2),
-            self.conv.stdio_wait.as_ref().map(|w| w.2),
+            self.conv.sse.wait.as_ref().map(|w| w.2),
+            self.conv.stdio.wait.as_ref().map(|w| w.2),
         ];
         if waits[0].is_some_and(|d| d <= now) {
-            if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+            if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
             }
         }
         if waits[1].is_some_and(|d| d <= now) {
-            if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+            if let Some((_, purpose, _)) = self.conv.stdio.wait.take() {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
             }
         }
         if self.verdict.is_none()
             && now >= self.deadline_ms
             && self.exchanges.is_empty()
-            && self.conv.stdio_wait.is_none()
-            && self.conv.stream_wait.is_none()
+            && self.conv.stdio.wait.is_none()
+            && self.conv.sse.wait.is_none()
         {
             self.report.fail(
                 crate::verdict::Mode::Timeout,
@@ -875,11 +875,12 @@ impl Probe {
         // The answer may have raced ahead of the POST's 202.
         if let Some(pos) = self
             .conv
-            .stream_inbox
+            .sse
+            .inbox
             .iter()
             .position(|m| jsonrpc::id_matches(m, rpc_id))
         {
-            let msg = self.conv.stream_inbox.remove(pos);
+            let msg = self.conv.sse.inbox.remove(pos);
             return self.on_outcome(
                 purpose,
                 Outcome::Reply {
@@ -890,6 +891,6 @@ impl Probe {
                 now,
             );
         }
-        self.conv.stream_wait = Some((rpc_id, purpose, self.deadline_ms));
+        self.conv.sse.wait = Some((rpc_id, purpose, self.deadline_ms));
     }
 }

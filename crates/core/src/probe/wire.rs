@@ -488,123 +488,158 @@ impl Probe {
         };
         let status = ex.status;
         let headers = ex.headers.clone();
-        if ex.mode == BodyMode::LegacyStream {
-            if ex.wants_endpoint {
-                if event.event != "endpoint" {
-                    return false;
-                }
-                ex.wants_endpoint = false;
-                let base = ex.request.as_ref().and_then(|r| Url::parse(&r.url).ok());
-                let stream_origin = base.as_ref().map(Url::origin);
-                let endpoint = base.and_then(|b| b.join(event.data.trim()).ok());
-                return match endpoint {
-                    // The endpoint would get every POST, with the caller's
-                    // headers: only on the stream's own origin, as the
-                    // official SDKs require.
-                    Some(endpoint)
-                        if matches!(endpoint.scheme(), "http" | "https")
-                            && Some(endpoint.origin()) != stream_origin =>
-                    {
-                        self.cancel(id);
-                        let why = format!(
-                            "the endpoint event names another origin ({}) than the event stream's: refused, as the official SDKs do, so no request or credential goes there",
-                            endpoint.origin().ascii_serialization()
-                        );
-                        self.report
-                            .finding(crate::verdict::Mode::HandshakeFailed, why.clone());
-                        self.deliver(
-                            id,
-                            Outcome::NotMcp {
-                                status,
-                                why,
-                                excerpt: String::new(),
-                            },
-                            now,
-                        );
-                        true
-                    }
-                    Some(endpoint) if matches!(endpoint.scheme(), "http" | "https") => {
-                        // The stream stays open: answers arrive on it.
-                        ex.deadline_ms = self.deadline_ms;
-                        let purpose = ex.purpose.clone();
-                        if matches!(purpose, Purpose::Alt { .. }) {
-                            self.exchanges.remove(&id);
-                            self.cancel(id);
-                        }
-                        self.on_outcome(purpose, Outcome::SseEndpoint { endpoint }, now);
-                        true
-                    }
-                    _ => {
-                        self.cancel(id);
-                        let why = format!(
-                            "the endpoint event's data {:?} is not a usable URL",
-                            crate::verdict::cut_text(&event.data, crate::verdict::MAX_QUOTED_CHARS)
-                        );
-                        self.deliver(
-                            id,
-                            Outcome::NotMcp {
-                                status,
-                                why,
-                                excerpt: String::new(),
-                            },
-                            now,
-                        );
-                        true
-                    }
-                };
-            }
-            // A message on the legacy stream: the answer to the request waiting on it?
-            let waiting_purpose = self.conv.sse.wait.as_ref().map(|w| w.1.clone());
-            if waiting_purpose == Some(Purpose::ToolsList) {
-                self.report.tool_list_bytes =
-                    self.report.tool_list_bytes.saturating_add(event.data.len());
-            }
-            let Ok((msg, values)) = self.parse_counted(
-                event.data.as_bytes(),
-                waiting_purpose.as_ref().unwrap_or(&Purpose::SseOpen),
-            ) else {
-                return false;
-            };
-            let waiting = self.conv.sse.wait.as_ref().map(|w| w.0);
-            let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else {
-                return false;
-            };
-            if !jsonrpc::is_response(&resp) {
-                return false;
-            }
-            match waiting {
-                Some(rpc_id)
-                    if jsonrpc::id_matches(&resp, rpc_id) || self.conv.sse.inbox.len() >= 32 =>
-                {
-                    if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
-                        self.on_outcome(
-                            purpose,
-                            Outcome::Reply {
-                                msg: resp,
-                                status,
-                                headers,
-                            },
-                            now,
-                        );
-                    }
-                }
-                // Kept for a request not yet waiting, within one answer's
-                // worth of values in all: the stream is the server's to fill.
-                _ if self.conv.sse.inbox.len() < 32
-                    && self.report.stream_inbox_values + values
-                        <= crate::bounded_json::MAX_VALUES =>
-                {
-                    self.report.stream_inbox_values += values;
-                    self.conv.sse.inbox.push(resp)
-                }
-                _ => {}
-            }
-            return false;
+        if ex.mode != BodyMode::LegacyStream {
+            return self.on_sse_answer(id, &event.data, status, headers, now);
         }
-        // An SSE answer to one POST: notifications first, then the response.
+        if ex.wants_endpoint {
+            if event.event != "endpoint" {
+                return false;
+            }
+            ex.wants_endpoint = false;
+            let base = ex.request.as_ref().and_then(|r| Url::parse(&r.url).ok());
+            let purpose = ex.purpose.clone();
+            return self.on_endpoint_event(id, purpose, base, &event.data, status, now);
+        }
+        self.on_stream_message(&event.data, status, headers, now);
+        false
+    }
+
+    /// The legacy stream's `endpoint` event: where to POST, accepted only
+    /// on the stream's own origin. `base` is the stream's URL.
+    fn on_endpoint_event(
+        &mut self,
+        id: ExchangeId,
+        purpose: Purpose,
+        base: Option<Url>,
+        data: &str,
+        status: u16,
+        now: u64,
+    ) -> bool {
+        let stream_origin = base.as_ref().map(Url::origin);
+        let endpoint = base.and_then(|b| b.join(data.trim()).ok());
+        match endpoint {
+            // The endpoint would get every POST, with the caller's
+            // headers: only on the stream's own origin, as the
+            // official SDKs require.
+            Some(endpoint)
+                if matches!(endpoint.scheme(), "http" | "https")
+                    && Some(endpoint.origin()) != stream_origin =>
+            {
+                self.cancel(id);
+                let why = format!(
+                    "the endpoint event names another origin ({}) than the event stream's: refused, as the official SDKs do, so no request or credential goes there",
+                    endpoint.origin().ascii_serialization()
+                );
+                self.report
+                    .finding(crate::verdict::Mode::HandshakeFailed, why.clone());
+                self.deliver(
+                    id,
+                    Outcome::NotMcp {
+                        status,
+                        why,
+                        excerpt: String::new(),
+                    },
+                    now,
+                );
+                true
+            }
+            Some(endpoint) if matches!(endpoint.scheme(), "http" | "https") => {
+                // The stream stays open: answers arrive on it.
+                let deadline = self.deadline_ms;
+                if let Some(ex) = self.exchanges.get_mut(&id) {
+                    ex.deadline_ms = deadline;
+                }
+                if matches!(purpose, Purpose::Alt { .. }) {
+                    self.exchanges.remove(&id);
+                    self.cancel(id);
+                }
+                self.on_outcome(purpose, Outcome::SseEndpoint { endpoint }, now);
+                true
+            }
+            _ => {
+                self.cancel(id);
+                let why = format!(
+                    "the endpoint event's data {:?} is not a usable URL",
+                    crate::verdict::cut_text(data, crate::verdict::MAX_QUOTED_CHARS)
+                );
+                self.deliver(
+                    id,
+                    Outcome::NotMcp {
+                        status,
+                        why,
+                        excerpt: String::new(),
+                    },
+                    now,
+                );
+                true
+            }
+        }
+    }
+
+    /// A message on the legacy stream: the answer to the request waiting on
+    /// it, or kept for one not yet waiting.
+    fn on_stream_message(&mut self, data: &str, status: u16, headers: Headers, now: u64) {
+        // A message on the legacy stream: the answer to the request waiting on it?
+        let waiting_purpose = self.conv.sse.wait.as_ref().map(|w| w.1.clone());
+        if waiting_purpose == Some(Purpose::ToolsList) {
+            self.report.tool_list_bytes = self.report.tool_list_bytes.saturating_add(data.len());
+        }
+        let Ok((msg, values)) = self.parse_counted(
+            data.as_bytes(),
+            waiting_purpose.as_ref().unwrap_or(&Purpose::SseOpen),
+        ) else {
+            return;
+        };
+        let waiting = self.conv.sse.wait.as_ref().map(|w| w.0);
+        let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else {
+            return;
+        };
+        if !jsonrpc::is_response(&resp) {
+            return;
+        }
+        match waiting {
+            Some(rpc_id)
+                if jsonrpc::id_matches(&resp, rpc_id) || self.conv.sse.inbox.len() >= 32 =>
+            {
+                if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
+                    self.on_outcome(
+                        purpose,
+                        Outcome::Reply {
+                            msg: resp,
+                            status,
+                            headers,
+                        },
+                        now,
+                    );
+                }
+            }
+            // Kept for a request not yet waiting, within one answer's
+            // worth of values in all: the stream is the server's to fill.
+            _ if self.conv.sse.inbox.len() < 32
+                && self.report.stream_inbox_values + values <= crate::bounded_json::MAX_VALUES =>
+            {
+                self.report.stream_inbox_values += values;
+                self.conv.sse.inbox.push(resp)
+            }
+            _ => {}
+        }
+    }
+
+    /// An SSE answer to one POST: notifications first, then the response.
+    fn on_sse_answer(
+        &mut self,
+        id: ExchangeId,
+        data: &str,
+        status: u16,
+        headers: Headers,
+        now: u64,
+    ) -> bool {
+        let Some(ex) = self.exchanges.get(&id) else {
+            return true;
+        };
         let rpc_id = ex.rpc_id.unwrap_or(0);
         let purpose = ex.purpose.clone();
-        let Ok(msg) = self.parse_answer(event.data.as_bytes(), &purpose) else {
+        let Ok(msg) = self.parse_answer(data.as_bytes(), &purpose) else {
             return false;
         };
         let Some(ex) = self.exchanges.get_mut(&id) else {

@@ -350,109 +350,21 @@ impl Probe {
         let ms = self.lap(now);
         let stdio_discover = self.conv.stdio.discover.take();
         match outcome {
-            Outcome::Reply { msg, .. } => {
-                match jsonrpc::read_reply(&msg) {
-                    Some(Reply::Result(result)) => {
-                        let versions = strings(result.get("supportedVersions"));
-                        if versions
-                            .iter()
-                            .any(|v| v == Revision::LATEST_MODERN.as_str())
-                        {
-                            self.judge(
-                                Revision::LATEST_MODERN,
-                                Answer::Discover,
-                                "server/discover",
-                                &msg,
-                            );
-                            self.adopt_modern(&result, &versions);
-                            self.report.step(
-                                "server/discover",
-                                true,
-                                ms,
-                                format!(
-                                    "modern MCP {} (supports {})",
-                                    Revision::LATEST_MODERN,
-                                    versions.join(", ")
-                                ),
-                            );
-                            self.start_tools_list(now);
-                        } else if result.get("supportedVersions").is_some() {
-                            let legacy: Vec<&String> = versions
-                                .iter()
-                                .filter(|v| Revision::parse(v).is_some())
-                                .collect();
-                            if legacy.is_empty() {
-                                self.report.step(
-                                    "server/discover",
-                                    false,
-                                    ms,
-                                    format!("supports only {}", versions.join(", ")),
-                                );
-                                self.report.fail(
-                                Mode::HandshakeFailed,
-                                format!("server/discover lists no protocol version mcprobe speaks ({})", versions.join(", ")),
-                            );
-                                return self.end(now);
-                            }
-                            self.fallback_to_initialize(
-                                ms,
-                                format!("supports only legacy {}", versions.join(", ")),
-                                now,
-                            );
-                        } else {
-                            self.conv.answers.push(format!(
-                                "server/discover: {}",
-                                jsonrpc::excerpt(msg.to_string().as_bytes(), 120)
-                            ));
-                            self.fallback_to_initialize(
-                                ms,
-                                "a result that is no discover result".into(),
-                                now,
-                            );
-                        }
-                    }
-                    Some(Reply::Error {
-                        code,
-                        message,
-                        data,
-                    }) => self.on_discover_error(code, &message, data, 200, ms, now),
-                    None => self.fallback_to_initialize(ms, "no JSON-RPC response".into(), now),
-                }
-            }
+            Outcome::Reply { msg, .. } => match jsonrpc::read_reply(&msg) {
+                Some(Reply::Result(result)) => self.on_discover_result(&msg, &result, ms, now),
+                Some(Reply::Error {
+                    code,
+                    message,
+                    data,
+                }) => self.on_discover_error(code, &message, data, 200, ms, now),
+                None => self.fallback_to_initialize(ms, "no JSON-RPC response".into(), now),
+            },
             Outcome::Status {
                 status,
                 headers,
                 excerpt,
                 reply,
-            } => {
-                if matches!(status, 401 | 403 | 421) {
-                    self.report
-                        .step("server/discover", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
-                }
-                if let Some(Reply::Error {
-                    code,
-                    message,
-                    data,
-                }) = reply.as_ref().and_then(jsonrpc::read_reply)
-                {
-                    if is_modern_error(code) {
-                        return self.on_discover_error(code, &message, data, status, ms, now);
-                    }
-                    self.conv.answers.push(format!(
-                        "server/discover: HTTP {status}, JSON-RPC error {code} {message}"
-                    ));
-                    return self.fallback_to_initialize(
-                        ms,
-                        format!("HTTP {status}, JSON-RPC error {code}"),
-                        now,
-                    );
-                }
-                self.conv
-                    .answers
-                    .push(format!("server/discover: HTTP {status} {excerpt}"));
-                self.fallback_to_initialize(ms, format!("HTTP {status}"), now);
-            }
+            } => self.on_discover_status(status, &headers, excerpt, reply, ms, now),
             Outcome::NotMcp {
                 status,
                 why,
@@ -488,6 +400,107 @@ impl Probe {
             Outcome::Failed(err) => self.fail_transport("server/discover", &err, ms, now),
             other => self.fallback_to_initialize(ms, other.short(), now),
         }
+    }
+
+    /// A result to `server/discover`: modern (adopted), legacy versions only
+    /// (on to `initialize`), no version we speak, or no discover result.
+    fn on_discover_result(&mut self, msg: &Value, result: &Value, ms: u64, now: u64) {
+        let versions = strings(result.get("supportedVersions"));
+        if versions
+            .iter()
+            .any(|v| v == Revision::LATEST_MODERN.as_str())
+        {
+            self.judge(
+                Revision::LATEST_MODERN,
+                Answer::Discover,
+                "server/discover",
+                msg,
+            );
+            self.adopt_modern(result, &versions);
+            self.report.step(
+                "server/discover",
+                true,
+                ms,
+                format!(
+                    "modern MCP {} (supports {})",
+                    Revision::LATEST_MODERN,
+                    versions.join(", ")
+                ),
+            );
+            self.start_tools_list(now);
+        } else if result.get("supportedVersions").is_some() {
+            let legacy: Vec<&String> = versions
+                .iter()
+                .filter(|v| Revision::parse(v).is_some())
+                .collect();
+            if legacy.is_empty() {
+                self.report.step(
+                    "server/discover",
+                    false,
+                    ms,
+                    format!("supports only {}", versions.join(", ")),
+                );
+                self.report.fail(
+                    Mode::HandshakeFailed,
+                    format!(
+                        "server/discover lists no protocol version mcprobe speaks ({})",
+                        versions.join(", ")
+                    ),
+                );
+                return self.end(now);
+            }
+            self.fallback_to_initialize(
+                ms,
+                format!("supports only legacy {}", versions.join(", ")),
+                now,
+            );
+        } else {
+            self.conv.answers.push(format!(
+                "server/discover: {}",
+                jsonrpc::excerpt(msg.to_string().as_bytes(), 120)
+            ));
+            self.fallback_to_initialize(ms, "a result that is no discover result".into(), now);
+        }
+    }
+
+    /// A non-2xx answer to `server/discover`: a refusal to look into, a
+    /// modern error, or a legacy server's way of saying "not this method".
+    fn on_discover_status(
+        &mut self,
+        status: u16,
+        headers: &Headers,
+        excerpt: String,
+        reply: Option<Value>,
+        ms: u64,
+        now: u64,
+    ) {
+        if matches!(status, 401 | 403 | 421) {
+            self.report
+                .step("server/discover", false, ms, format!("HTTP {status}"));
+            return self.start_auth(AuthCtx::Handshake, status, headers, &excerpt, now);
+        }
+        if let Some(Reply::Error {
+            code,
+            message,
+            data,
+        }) = reply.as_ref().and_then(jsonrpc::read_reply)
+        {
+            if is_modern_error(code) {
+                return self.on_discover_error(code, &message, data, status, ms, now);
+            }
+            self.conv.answers.push(format!(
+                "server/discover: HTTP {status}, JSON-RPC error {code} {message}"
+            ));
+            return self.fallback_to_initialize(
+                ms,
+                format!("HTTP {status}, JSON-RPC error {code}"),
+                now,
+            );
+        }
+        self.conv
+            .answers
+            .push(format!("server/discover: HTTP {status} {excerpt}"));
+        self.fallback_to_initialize(ms, format!("HTTP {status}"), now);
     }
 
     pub(super) fn on_discover_error(

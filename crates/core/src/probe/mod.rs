@@ -20,6 +20,7 @@ mod budget;
 mod conversation;
 mod discovery;
 mod exchange;
+mod handshake;
 mod headers;
 mod limits;
 mod listing;

@@ -26,9 +26,11 @@ mod limits;
 mod listing;
 mod peer;
 mod report;
+mod request;
 mod route;
 mod stdio;
 mod steps;
+mod stream;
 mod wire;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -15,7 +15,7 @@ pub struct Limits {
     /// Characters of a body quoted as evidence.
     pub excerpt_chars: usize,
     /// HTTP requests handed out for one check, redirects included (see
-    /// [`MAX_REQUESTS`] for why this many; `budget.rs` counts them).
+    /// `MAX_REQUESTS` in `limits.rs` for why this many; `budget.rs` counts them).
     pub max_requests: u32,
 }
 

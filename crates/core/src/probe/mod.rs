@@ -14,6 +14,19 @@
 //! `notifications/initialized`; else the 2024-11-05 HTTP+SSE `endpoint`
 //! stream; on 404s everywhere, the alternate-route search; then `tools/list`
 //! page by page, the safe call, a DELETE of any session, validation and drift.
+//!
+//! Files, each below the ones that use it (none imports another that imports
+//! it back):
+//! - floors: `limits.rs` (bounds), `peer.rs` (HTTP endpoint or stdio child),
+//!   `discovery.rs` (an auth discovery in progress), `exchange.rs` (a
+//!   request's purpose and outcome), `conversation.rs` (what was learnt),
+//!   `report.rs` (the verdict being built), `headers.rs`
+//! - the host side: `request.rs` (requests to actions), `wire.rs` (HTTP
+//!   events to outcomes), `stream.rs` (SSE events), `stdio.rs` (stdio lines),
+//!   `budget.rs` (the request budget)
+//! - the climb: `steps.rs` (sending, the outcome dispatch, the end),
+//!   `handshake.rs`, `route.rs` (the alternate-route search), `auth.rs`
+//!   (refusals), `listing.rs` (tools/list and the safe call)
 
 mod auth;
 mod budget;

@@ -1,4 +1,4 @@
-//! Start here: the registry crawl (issue 7, "In the Worker"). Once an hour,
+//! Start here: the registry crawl in the Worker. Once an hour,
 //! the tick whose minute of the hour is [`CRAWL_AT_MINUTE`] pages through
 //! every registry of the `REGISTRIES` var (comma-separated base URLs of the
 //! official MCP Registry API; empty or unset = no crawl) and turns what they

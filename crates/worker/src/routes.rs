@@ -1,5 +1,5 @@
-//! Start here: the Worker's routes, parsed (pure, host-tested and
-//! property-tested): a request path and method become one typed [`Route`]
+//! Start here: the Worker's routes, parsed (pure, host-tested, and
+//! property-tested with the route table in [`crate::router`]): a request path and method become one typed [`Route`]
 //! or a clean [`RouteError`] (404 or 405), with no index arithmetic on the
 //! path, so no input can make the router panic (a panic in workers-rs resets
 //! the whole isolate: every request in flight, the accumulators and the alert

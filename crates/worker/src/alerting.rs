@@ -28,9 +28,6 @@
 //! plus one incident row and, per delivery, its outbox row and two updates
 //! per attempt (the claim, the outcome).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use futures_util::future::join_all;
 use mcprobe_core::Verdict;
 use mcprobe_monitor::alerts::{self, AlertConfig, Delivery};
@@ -38,12 +35,14 @@ use mcprobe_monitor::policy::{
     Event, EventKind, MaintenanceWindow, Observation, Policy, PolicyConfig, PolicyState,
 };
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::Env;
 
-use crate::api::{self, ApiError};
-use crate::monitors::{self, db_err, Monitor};
+use crate::clock;
+use crate::error::{db_err, ApiError};
+pub use crate::outbox::AlertOutcome;
 use crate::outbox::{self, CrashPoint, Stopped};
-use crate::probe_host;
+use crate::rows::{self, Monitor};
+use crate::state::POLICIES;
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
 use crate::target::Policy as TargetPolicy;
 
@@ -51,10 +50,6 @@ use crate::target::Policy as TargetPolicy;
 pub const PUBLIC_BASE_VAR: &str = "PUBLIC_BASE";
 /// One delivery attempt's deadline.
 pub const ATTEMPT_TIMEOUT_MS: u64 = outbox::ATTEMPT_TIMEOUT_MS;
-
-thread_local! {
-    static POLICIES: RefCell<HashMap<String, Policy>> = RefCell::new(HashMap::new());
-}
 
 /// Nothing to remember beyond "healthy": no row needed, no tick needed.
 pub fn steady(s: &PolicyState) -> bool {
@@ -128,35 +123,6 @@ impl<'a, S: Store> Alerting<'a, S> {
             public_base: settings.public_base.clone(),
             crash: settings.crash,
         }
-    }
-}
-
-/// What alerting did in one invocation.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AlertOutcome {
-    pub events: u64,
-    pub delivered: u64,
-    pub failed: u64,
-    pub rows_written: u64,
-    /// Outbox rows the cron's sweep tried (left by a dead or failed sender).
-    pub swept: u64,
-    /// Attempts that failed and were put back for a later one.
-    pub deferred: u64,
-    /// The test-only switch stopped the invocation.
-    pub stopped: bool,
-    pub errors: Vec<String>,
-}
-
-impl AlertOutcome {
-    pub fn add(&mut self, other: AlertOutcome) {
-        self.events += other.events;
-        self.delivered += other.delivered;
-        self.failed += other.failed;
-        self.rows_written += other.rows_written;
-        self.swept += other.swept;
-        self.deferred += other.deferred;
-        self.stopped |= other.stopped;
-        self.errors.extend(other.errors);
     }
 }
 
@@ -386,9 +352,10 @@ pub async fn open_monitors<S: Store>(store: &S) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// `POST /api/incidents/{id}/ack` (token).
-pub async fn ack(req: &Request, env: &Env, incident_id: &str) -> Result<Response, ApiError> {
-    monitors::require_admin(req, env)?;
+/// The alerting side of `POST /api/incidents/{id}/ack` (the route is
+/// [`crate::alerts`]'): the incident marked acknowledged, in its row and in
+/// its monitor's policy. Answers the body of the route's 200.
+pub async fn ack(env: &Env, incident_id: &str) -> Result<Value, ApiError> {
     let store = D1Store::from_env(env).map_err(db_err)?;
     let rows = store
         .rows(
@@ -412,15 +379,19 @@ pub async fn ack(req: &Request, env: &Env, incident_id: &str) -> Result<Response
         ));
     }
     let monitor_id = col_str(row, "monitor_id").to_string();
-    let now = probe_host::now_ms();
-    let m = monitors::load(env, &monitor_id).await?.ok_or_else(|| {
+    let now = clock::now_ms();
+    let m = rows::load(env, &monitor_id).await?.ok_or_else(|| {
         ApiError::new(
             404,
             "the incident's monitor is gone",
             "nothing to acknowledge",
         )
     })?;
-    let alerting = Alerting::new(&store, monitors::policy(env), &Settings::from_env(env));
+    let alerting = Alerting::new(
+        &store,
+        TargetPolicy::from_env(env),
+        &Settings::from_env(env),
+    );
     let cfg = AlertConfig::parse(&m.spec.alerts).ok();
     let mut policy = alerting.policy(&m, cfg.as_ref()).await;
     let before_steady = steady(policy.state());
@@ -444,11 +415,7 @@ pub async fn ack(req: &Request, env: &Env, incident_id: &str) -> Result<Response
         .await
         .map_err(db_err)?;
     let acked = col_u64(row, "acked_at_ms").unwrap_or(now);
-    api::json_response(
-        200,
-        json!({"id": incident_id, "acked_at_ms": acked, "open_in_policy": known}).to_string(),
-    )
-    .map_err(api::internal)
+    Ok(json!({"id": incident_id, "acked_at_ms": acked, "open_in_policy": known}))
 }
 
 /// The alerting side of `/api/monitors/{id}/incidents`: the incidents the

@@ -41,9 +41,8 @@ use mcprobe_monitor::notify::NotifyContext;
 use mcprobe_monitor::policy::Event;
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::alerting::AlertOutcome;
-use crate::monitors::Monitor;
-use crate::probe_host;
+use crate::clock;
+use crate::rows::Monitor;
 use crate::store::{col_str, col_u64, Param, Store};
 use crate::target::Policy as TargetPolicy;
 
@@ -89,6 +88,36 @@ impl CrashPoint {
 /// The invocation was stopped on purpose (the test-only switch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stopped;
+
+/// What alerting did in one invocation (counted here, where most of it
+/// happens: the deliveries).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AlertOutcome {
+    pub events: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub rows_written: u64,
+    /// Outbox rows the cron's sweep tried (left by a dead or failed sender).
+    pub swept: u64,
+    /// Attempts that failed and were put back for a later one.
+    pub deferred: u64,
+    /// The test-only switch stopped the invocation.
+    pub stopped: bool,
+    pub errors: Vec<String>,
+}
+
+impl AlertOutcome {
+    pub fn add(&mut self, other: AlertOutcome) {
+        self.events += other.events;
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+        self.rows_written += other.rows_written;
+        self.swept += other.swept;
+        self.deferred += other.deferred;
+        self.stopped |= other.stopped;
+        self.errors.extend(other.errors);
+    }
+}
 
 /// The row key of one event's delivery to one channel.
 pub fn key(event: &Event, channel_name: &str) -> String {
@@ -180,7 +209,7 @@ async fn fail_unsent<S: Store>(store: &S, due: &Due, error: &str, out: &mut Aler
              WHERE key = ? AND attempts = ? AND status IN ('pending', 'sending')",
             &[
                 Param::text(error),
-                Param::int(probe_host::now_ms()),
+                Param::int(clock::now_ms()),
                 Param::text(&due.key),
                 Param::int(u64::from(due.attempts)),
             ],
@@ -240,7 +269,7 @@ async fn attempt<S: Store>(
         Ok((s, ra)) => (Some(s), ra, Some(format!("the receiver answered HTTP {s}"))),
         Err(e) => (None, None, Some(e)),
     };
-    let now = probe_host::now_ms();
+    let now = clock::now_ms();
     let (step, state, next_at) = match &error {
         None => (Step::Delivered, "delivered", None),
         Some(e) => match alerts::retry_after(mine, status, retry_after) {
@@ -309,10 +338,10 @@ pub async fn send_now<S: Store>(
     }
     let mut not_before = 0;
     loop {
-        let now = probe_host::now_ms().max(not_before);
+        let now = clock::now_ms().max(not_before);
         match attempt(store, &due, d, now, crash, &mut out).await {
             Step::Retry(at) => {
-                let wait = at.saturating_sub(probe_host::now_ms());
+                let wait = at.saturating_sub(clock::now_ms());
                 Delay::from(std::time::Duration::from_millis(wait)).await;
                 // The timer has run: the row is due, whatever the clock's
                 // granularity says.

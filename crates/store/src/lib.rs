@@ -9,6 +9,7 @@
 //! - [`alert_state`] - each monitor's alert policy state
 //! - [`incidents`] - incidents opened, escalated, acknowledged, resolved
 //! - [`deliveries`] - the alert outbox: enqueue, claim, settle, sweep
+//! - [`watch`] - what only `mcprobe watch` keeps: probe counts, baselines
 //!
 //! Nothing here does I/O. A host runs the statements through the small
 //! [`exec::Executor`] trait: D1 in the Worker (`crates/worker/src/db.rs`),
@@ -24,6 +25,7 @@ pub mod schema;
 pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod watch;
 
 pub use exec::{Error, Executor};
 pub use sql::{Query, Row, RowError, Statement, Value};

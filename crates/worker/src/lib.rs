@@ -21,6 +21,7 @@
 //! - [`crawl`] - the hourly registry crawl: registry endpoints as public monitors
 //! - [`registry_api`] - `GET /api/registry/summary`, the audit of those monitors
 //! - [`store`] - D1 behind a small trait
+//! - [`db`] - the one store's queries (mcprobe-store) run on D1
 //! - [`target`] - which URLs may be probed (pure, host-tested)
 //! - [`probe_host`] - the host loop driving the core probe through `Fetch`
 //!
@@ -33,6 +34,7 @@ pub mod api;
 pub mod badges;
 pub mod crawl;
 pub mod cron;
+pub mod db;
 pub mod history;
 pub mod housekeeping;
 pub mod monitors;

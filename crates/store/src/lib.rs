@@ -9,6 +9,7 @@
 //! - [`alert_state`] - each monitor's alert policy state
 //! - [`incidents`] - incidents opened, escalated, acknowledged, resolved
 //! - [`deliveries`] - the alert outbox: enqueue, claim, settle, sweep
+//! - [`drift`] - drift events: recorded once per key, listed, counted
 //! - [`watch`] - what only `mcprobe watch` keeps: probe counts, baselines
 //!
 //! Nothing here does I/O. A host runs the statements through the small
@@ -19,6 +20,7 @@
 
 pub mod alert_state;
 pub mod deliveries;
+pub mod drift;
 pub mod exec;
 pub mod incidents;
 pub mod schema;

@@ -241,3 +241,32 @@ fn the_async_executor_answers_what_the_sync_one_does() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].event().expect("reads back"), opened);
 }
+
+#[test]
+fn drift_events_are_recorded_once_listed_newest_first_and_counted() {
+    let c = db();
+    let (lo, hi) = mcprobe_monitor::history::key_range("m", "drift");
+    for (at, from, to) in [(1_000u64, "a", "b"), (2_000, "b", "c"), (3_000, "c", "d")] {
+        let key = format!("m:drift:{at}");
+        let stmt = mcprobe_store::drift::record(&key, "m", at, from, to);
+        assert_eq!(sqlite::run(&c, &stmt).expect("db"), 1);
+        assert_eq!(sqlite::run(&c, &stmt).expect("db"), 0, "one row per key");
+    }
+    sqlite::run(
+        &c,
+        &mcprobe_store::drift::record("n:drift:5", "n", 5, "x", "y"),
+    )
+    .expect("db");
+    let got = sqlite::fetch(&c, &mcprobe_store::drift::of_monitor("m", &lo, &hi, 2)).expect("db");
+    assert_eq!(
+        got.iter()
+            .map(|e| (e.at_ms, e.from_hash.as_str(), e.to_hash.as_str()))
+            .collect::<Vec<_>>(),
+        [(3_000, "c", "d"), (2_000, "b", "c")]
+    );
+    assert_eq!(got[0].key, "m:drift:3000");
+    assert_eq!(
+        sqlite::fetch(&c, &mcprobe_store::drift::count("m", &lo, &hi)).expect("db"),
+        3
+    );
+}

@@ -72,6 +72,13 @@ impl<S: Store> Executor for Db<'_, S> {
     }
 }
 
+/// A store statement as the Worker's own statement lists hold them (the
+/// writer's batches of `(sql, params)`).
+pub fn parts(stmt: Statement) -> (&'static str, Vec<Param>) {
+    let params = params(&stmt);
+    (stmt.sql, params)
+}
+
 /// Runs a store query on `store` and maps its rows.
 pub async fn fetch<S: Store, T>(store: &S, query: &Query<T>) -> Result<T, String> {
     Db(store).fetch(query).await.map_err(|e| e.to_string())

@@ -26,12 +26,14 @@ use mcprobe_core::fingerprint::Snapshot;
 use mcprobe_core::{Mode, Status};
 use mcprobe_monitor::history::{self as core, DriftEvent, StateChange, Window};
 use mcprobe_monitor::rollup::{Accumulator, Rollup, Write};
+use mcprobe_store::drift;
 use serde::Serialize;
 use serde_json::Value;
 use worker::{Env, Request, Response};
 
 use crate::admin::visible;
 use crate::clock;
+use crate::db;
 use crate::error::{core_err, db_err, internal, json_response, ApiError};
 use crate::request::query;
 use crate::state;
@@ -122,38 +124,16 @@ pub async fn drift(req: &Request, env: &Env, id: &str) -> Result<Response, ApiEr
     let m = visible(req, env, id).await?;
     let store = D1Store::from_env(env).map_err(db_err)?;
     let (lo, hi) = core::key_range(&m.id, "drift");
-    let range = [Param::text(lo), Param::text(hi), Param::text(&m.id)];
-    let rows = store
-        .rows(
-            "SELECT key, at_ms, from_hash, to_hash FROM drift_events WHERE key >= ? AND key < ? AND monitor_id = ? ORDER BY at_ms DESC LIMIT ?",
-            &[range.as_slice(), &[Param::int(limit as u64)]].concat(),
-        )
-        .await
-        .map_err(db_err)?;
-    let events: Vec<DriftEvent> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(DriftEvent {
-                key: col_str(r, "key").to_string(),
-                at_ms: col_u64(r, "at_ms")?,
-                from_hash: col_str(r, "from_hash").to_string(),
-                to_hash: col_str(r, "to_hash").to_string(),
-            })
-        })
-        .collect();
+    let events: Vec<DriftEvent> =
+        db::fetch(&store, &drift::of_monitor(&m.id, &lo, &hi, limit as u64))
+            .await
+            .map_err(db_err)?;
     let total = if events.len() < limit {
         events.len()
     } else {
-        let n = store
-            .rows(
-                "SELECT COUNT(*) AS n FROM drift_events WHERE key >= ? AND key < ? AND monitor_id = ?",
-                &range,
-            )
+        db::fetch(&store, &drift::count(&m.id, &lo, &hi))
             .await
-            .map_err(db_err)?;
-        n.first()
-            .and_then(|r| col_u64(r, "n"))
-            .map_or(events.len(), |n| n as usize)
+            .map_err(db_err)? as usize
     };
     let hashes: BTreeSet<&str> = events
         .iter()

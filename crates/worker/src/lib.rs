@@ -18,6 +18,7 @@
 //! - [`request`] - capped body reads, query parameters
 //! - [`routes`] - the typed route parser (pure, host-tested)
 //! - [`store`] - D1 behind a small trait
+//! - [`db`] - the one store's queries (mcprobe-store) run on D1
 //! - [`target`] - which URLs may be probed (pure, host-tested)
 //! - [`probe_host`] - the host loop driving the core probe through `Fetch`
 //!
@@ -54,6 +55,7 @@ pub mod check;
 pub mod clock;
 pub mod crawl;
 pub mod cron;
+pub mod db;
 pub mod debug;
 pub mod error;
 pub mod figures;

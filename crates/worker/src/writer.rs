@@ -584,16 +584,9 @@ pub fn row_sql(row: &Row<'_>) -> (&'static str, Vec<Param>) {
             at_ms,
             from_hash,
             to_hash,
-        }) => (
-            "INSERT OR IGNORE INTO drift_events (key, monitor_id, at_ms, from_hash, to_hash) VALUES (?, ?, ?, ?, ?)",
-            vec![
-                Param::text(key),
-                Param::text(monitor_id),
-                Param::int(*at_ms),
-                Param::text(from_hash),
-                Param::text(to_hash),
-            ],
-        ),
+        }) => crate::db::parts(mcprobe_store::drift::record(
+            key, monitor_id, *at_ms, from_hash, to_hash,
+        )),
         // pack() makes singles of state changes and drift only; a periodic
         // write alone still goes to rollups, as a pack of one.
         Row::Single(w) => (

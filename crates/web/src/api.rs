@@ -155,10 +155,15 @@ async fn read<T: DeserializeOwned>(
     if status != 200 {
         return Err(ApiError::Status { status, body });
     }
-    serde_json::from_str(&body).map_err(|e| ApiError::Parse {
+    // Through `Value`: one JSON parser for every body, then each type's
+    // (smaller) reader of a parsed tree. Parsing straight into each `T`
+    // would put one whole parser per body type in the wasm.
+    let parse = |e: serde_json::Error| ApiError::Parse {
         what: what.to_string(),
         why: e.to_string(),
-    })
+    };
+    let tree: Value = serde_json::from_str(&body).map_err(parse)?;
+    serde_json::from_value(tree).map_err(parse)
 }
 
 /// A path segment or query value, percent-encoded.

@@ -151,6 +151,22 @@ pub struct BuildReport {
 /// `echo` shows the build's output live (xtask); otherwise it is kept and
 /// only shown when the build fails (tests).
 pub fn build(paths: &EdgePaths, echo: bool) -> Result<BuildReport> {
+    // One build a process: tests of one binary run in parallel threads and all
+    // want the Worker, and two worker-builds writing `build/` at once race (a
+    // half-written shim, a bundler reading the other's output). The first
+    // caller builds while the others wait; its report serves them all, since
+    // the sources do not change under a running test binary.
+    static BUILT: std::sync::Mutex<Option<BuildReport>> = std::sync::Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(report) = built.as_ref() {
+        return Ok(report.clone());
+    }
+    let report = build_now(paths, echo)?;
+    *built = Some(report.clone());
+    Ok(report)
+}
+
+fn build_now(paths: &EdgePaths, echo: bool) -> Result<BuildReport> {
     if let Some(missing) = paths.missing_tool() {
         bail!(
             "{} is not installed; run `cargo xtask install` first",

@@ -10,6 +10,7 @@ use std::path::Path;
 const FLOORS: &[&str] = &[
     "admin",
     "clock",
+    "db",
     "error",
     "probe_host",
     "request",

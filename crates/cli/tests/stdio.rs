@@ -19,14 +19,18 @@
 //! every line it receives to a log (`MCPROBE_STDIO_LOG`), so a test can check
 //! what the probe sent, not only what it concluded.
 
+mod support;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde_json::Value;
+// `mcprobe check --json`'s outcome (tests/support), read by this file's methods.
+use support::CheckRun as Run;
 
 /// The `--timeout` of the fleet runs, in seconds.
 const TIMEOUT_S: u64 = 4;
@@ -99,25 +103,9 @@ fn build_fleet() -> PathBuf {
 
 // ---- running the probe -------------------------------------------------------------
 
-struct Run {
-    exit: Option<i32>,
-    verdict: Value,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
 impl Run {
     fn str(&self, field: &str) -> &str {
         self.verdict[field].as_str().unwrap_or("")
-    }
-
-    /// The whole run, for assertion messages.
-    fn show(&self) -> String {
-        format!(
-            "exit {:?} after {:?}\nstdout: {}\nstderr: {}",
-            self.exit, self.elapsed, self.stdout, self.stderr
-        )
     }
 
     fn findings_with_rule(&self, mode: &str, rule: &str) -> usize {
@@ -148,51 +136,9 @@ impl Run {
 /// `mcprobe check --json --timeout SECS -- CMD...` with extra environment for
 /// the server (mcprobe passes its environment on to the child).
 fn check_stdio(timeout_s: u64, cmd: &[OsString], env: &[(&str, OsString)]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mcprobe"));
-    c.args(["check", "--json", "--timeout", &timeout_s.to_string(), "--"])
-        .args(cmd)
-        .envs(env.iter().map(|(k, v)| (*k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let child = c.spawn().expect("spawning mcprobe");
-    let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(KILL_AFTER).is_err() {
-            // Our own child, not yet reaped: the main thread signals first.
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            return true;
-        }
-        false
-    });
-    // Drains both pipes while waiting: a child blocked on a full pipe never exits.
-    let out = child.wait_with_output().expect("waiting for mcprobe");
-    let elapsed = started.elapsed();
-    let _ = done_tx.send(());
-    let killed = watchdog.join().unwrap_or(false);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !killed,
-        "mcprobe was still running after {KILL_AFTER:?} and was killed\nstderr: {stderr}"
-    );
-    let verdict = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no verdict JSON ({e}); exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
-            out.status.code()
-        )
-    });
-    Run {
-        exit: out.status.code(),
-        verdict,
-        stdout,
-        stderr,
-        elapsed,
-    }
+    let mut args: Vec<OsString> = vec!["--".into()];
+    args.extend(cmd.iter().cloned());
+    support::check_json(timeout_s, &args, env, KILL_AFTER)
 }
 
 /// Files one test may use (a server log, a PID file), removed when dropped.

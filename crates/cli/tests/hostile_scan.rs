@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use mcprobe_testkit::registry::{amplifying_page, FakeRegistry, Listing};
 use serde_json::Value;
+use support::read_json;
 
 const KILL_AFTER: Duration = Duration::from_secs(60);
 const GNU_TIME: &str = "/usr/bin/time";
@@ -60,12 +61,6 @@ fn scan_cmd(args: &[String]) -> Command {
 
 fn scan(args: &[String]) -> (Option<i32>, String, String) {
     finish(scan_cmd(args).spawn().expect("spawning mcprobe scan"))
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 fn strings(args: &[&str]) -> Vec<String> {

@@ -16,8 +16,8 @@
 mod support;
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -25,58 +25,13 @@ use std::time::Duration;
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
 // `mcprobe check --json`'s outcome (tests/support), read by this file's methods.
+use support::fleet_bin;
 use support::CheckRun as Run;
 
 /// A run that outlives this is killed, so a hung probe fails its test.
 const KILL_AFTER: Duration = Duration::from_secs(40);
 
 // ---- harness ---------------------------------------------------------------------
-
-/// The `mcprobe-fleet` executable, built by Cargo on first use (Cargo gives
-/// tests of another package no `CARGO_BIN_EXE_` for it).
-fn fleet_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mcprobe = Path::new(env!("CARGO_BIN_EXE_mcprobe"));
-        let profile = match mcprobe
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str())
-        {
-            Some("debug") | None => "dev".to_string(),
-            Some(other) => other.to_string(),
-        };
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--package",
-                "mcprobe-testkit",
-                "--bin",
-                "mcprobe-fleet",
-                "--profile",
-                &profile,
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("running cargo to build mcprobe-fleet");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "mcprobe-fleet"
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .filter(|_| out.status.success())
-            .unwrap_or_else(|| {
-                panic!(
-                    "cannot build mcprobe-fleet: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-    })
-}
 
 fn fleet() -> &'static Fleet {
     static FLEET: OnceLock<Fleet> = OnceLock::new();

@@ -32,6 +32,7 @@ use mcprobe_testkit::registry::{
 };
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
+use support::{mode_counts, read_json};
 
 /// A scan that outlives this is killed and fails its test.
 const KILL_AFTER: Duration = Duration::from_secs(90);
@@ -99,12 +100,6 @@ fn scan(args: &[String]) -> (Option<i32>, String, String) {
     finish(spawn_scan(args))
 }
 
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
 /// Every line of verdicts.jsonl, parsed (each must be a whole verdict).
 fn verdicts(out: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(out.join("verdicts.jsonl")).expect("verdicts.jsonl");
@@ -131,20 +126,6 @@ fn endpoint<'a>(report: &'a Value, url: &str) -> &'a Value {
         .as_array()
         .and_then(|a| a.iter().find(|e| e["url"] == url))
         .unwrap_or_else(|| panic!("no endpoint {url} in report.json"))
-}
-
-fn mode_counts(report: &Value) -> BTreeMap<String, u64> {
-    report["audit"]["modes"]
-        .as_array()
-        .expect("audit.modes")
-        .iter()
-        .map(|m| {
-            (
-                m["mode"].as_str().unwrap_or("").to_string(),
-                m["count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 #[test]

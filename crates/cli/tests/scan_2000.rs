@@ -15,13 +15,14 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use mcprobe_testkit::registry::{duplicate_spelling, FakeRegistry, Listing};
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
+use support::{mode_counts, read_json};
 
 /// A scan that outlives this is killed and fails the test.
 const KILL_AFTER: Duration = Duration::from_secs(240);
@@ -88,26 +89,6 @@ fn scan(args: &[String]) -> (Option<i32>, String, String, Duration) {
     let done = support::run(&mut cmd, KILL_AFTER);
     let (code, stdout, stderr) = done.outputs();
     (code, stdout, stderr, done.elapsed)
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-fn mode_counts(report: &Value) -> BTreeMap<String, u64> {
-    report["audit"]["modes"]
-        .as_array()
-        .expect("audit.modes")
-        .iter()
-        .map(|m| {
-            (
-                m["mode"].as_str().unwrap_or("").to_string(),
-                m["count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 /// The URL without its `?copy=K` query: which scenario of which fleet it is.

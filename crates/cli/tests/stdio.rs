@@ -25,11 +25,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
 // `mcprobe check --json`'s outcome (tests/support), read by this file's methods.
+use support::fleet_bin;
 use support::CheckRun as Run;
 
 /// The `--timeout` of the fleet runs, in seconds.
@@ -39,67 +39,6 @@ const GRACE: Duration = Duration::from_secs(3);
 /// A run that outlives this is killed (a hung probe fails its test instead of
 /// hanging the suite).
 const KILL_AFTER: Duration = Duration::from_secs(60);
-
-// ---- the fleet binary ------------------------------------------------------------
-
-/// The `mcprobe-fleet` executable, built by Cargo on first use.
-fn fleet_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_fleet)
-}
-
-/// Asks Cargo for an up-to-date `mcprobe-fleet` (a no-op when it is one): a
-/// binary left beside `mcprobe` by an older build would test old servers.
-/// When Cargo cannot build it but a binary is there, that one is used.
-fn build_fleet() -> PathBuf {
-    let mcprobe = Path::new(env!("CARGO_BIN_EXE_mcprobe"));
-    let beside = mcprobe.with_file_name(format!("mcprobe-fleet{}", std::env::consts::EXE_SUFFIX));
-    // The profile these tests were built with, from its directory's name.
-    let profile = match mcprobe
-        .parent()
-        .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-    {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--package",
-            "mcprobe-testkit",
-            "--bin",
-            "mcprobe-fleet",
-            "--profile",
-            &profile,
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("running cargo to build mcprobe-fleet");
-    let built = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "mcprobe-fleet")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from));
-    match built {
-        Some(path) if out.status.success() => path,
-        _ if beside.exists() => {
-            println!(
-                "note: cargo could not build mcprobe-fleet; using {}\n{}",
-                beside.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            beside
-        }
-        _ => panic!(
-            "cannot build mcprobe-fleet (cargo build -p mcprobe-testkit --bin mcprobe-fleet): {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
 
 // ---- running the probe -------------------------------------------------------------
 

@@ -1,17 +1,20 @@
 //! What the CLI's integration tests share (each test file says `mod support;`
 //! and uses its own part): running a child (mcprobe, or GNU time around it)
 //! under a watchdog with both pipes drained, reaped with `wait4` for its peak
-//! RSS; and `mcprobe check --json` run that way, its verdict read.
+//! RSS; `mcprobe check --json` run that way, its verdict read; the fleet's
+//! binary built once; a scan report read.
 
 // Each test binary compiles this file and uses only some of it.
 #![allow(dead_code)]
 // libc::kill and libc::wait4, on our own child only.
 #![allow(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -157,4 +160,86 @@ pub fn check_json(
         stderr,
         elapsed: done.elapsed,
     }
+}
+
+/// The `mcprobe-fleet` executable, built by Cargo on first use (Cargo gives
+/// tests of another package no `CARGO_BIN_EXE_` for it).
+pub fn fleet_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(build_fleet)
+}
+
+/// Asks Cargo for an up-to-date `mcprobe-fleet` (a no-op when it is one): a
+/// binary left beside `mcprobe` by an older build would test old servers.
+/// When Cargo cannot build it but a binary is there, that one is used.
+fn build_fleet() -> PathBuf {
+    let mcprobe = Path::new(env!("CARGO_BIN_EXE_mcprobe"));
+    let beside = mcprobe.with_file_name(format!("mcprobe-fleet{}", std::env::consts::EXE_SUFFIX));
+    // The profile these tests were built with, from its directory's name.
+    let profile = match mcprobe
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+    {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--package",
+            "mcprobe-testkit",
+            "--bin",
+            "mcprobe-fleet",
+            "--profile",
+            &profile,
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("running cargo to build mcprobe-fleet");
+    let built = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "mcprobe-fleet")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from));
+    match built {
+        Some(path) if out.status.success() => path,
+        _ if beside.exists() => {
+            println!(
+                "note: cargo could not build mcprobe-fleet; using {}\n{}",
+                beside.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            beside
+        }
+        _ => panic!(
+            "cannot build mcprobe-fleet (cargo build -p mcprobe-testkit --bin mcprobe-fleet): {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// A JSON file (`report.json`), read and parsed, or the test fails saying which.
+pub fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// A scan report's endpoints per mode (`audit.modes`).
+pub fn mode_counts(report: &Value) -> BTreeMap<String, u64> {
+    report["audit"]["modes"]
+        .as_array()
+        .expect("audit.modes")
+        .iter()
+        .map(|m| {
+            (
+                m["mode"].as_str().unwrap_or("").to_string(),
+                m["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
 }

@@ -155,8 +155,8 @@ fn inspector_ok(status: ExitStatus, stdout: &[u8]) -> Result<usize> {
     }
 }
 
-/// Median and nearest-rank p95 (with 15 runs, p95 is the slowest run).
-
+/// server-everything (`streamableHttp`, serving `/mcp`) on a free 127.0.0.1 port;
+/// killed and reaped when dropped, whichever way the bench ends.
 struct Server {
     child: Child,
     port: u16,

@@ -12,6 +12,7 @@ use crate::display_cmd;
 /// the bench fails, so the bench always ends.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 
+/// Median and nearest-rank p95 (with 15 runs, p95 is the slowest run).
 pub(super) fn median_p95(samples: &mut [f64]) -> Option<(f64, f64)> {
     if samples.is_empty() {
         return None;
@@ -74,9 +75,6 @@ pub(super) fn timed_run(cmd: &mut Command) -> Result<TimedRun> {
         stderr: out.stderr,
     })
 }
-
-/// server-everything (`streamableHttp`, serving `/mcp`) on a free 127.0.0.1 port;
-/// killed and reaped when dropped, whichever way the bench ends.
 
 #[cfg(test)]
 mod tests {

@@ -18,11 +18,10 @@ mod bench;
 mod dev;
 mod test;
 mod tools;
-mod web;
 mod worker;
 
-// web.rs is shared with crates/edge-tests, where `edge` sits at the root.
-use worker::edge;
+// The library half (lib.rs), shared with crates/edge-tests.
+use xtask::web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

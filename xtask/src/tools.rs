@@ -11,8 +11,9 @@
 //! npm hangs on certificates without `NODE_EXTRA_CA_CERTS`; `npm install`, not
 //! `npm ci`).
 //!
-//! To add a tool (wasm-bindgen-cli, worker-build, wrangler, chromium are next), add
-//! its pin below, a path helper, and a `Step` in [`Tools::steps`].
+//! To add a tool, add its pin below, a path helper, and a `Step` in
+//! [`Tools::steps`] (the Worker's tools are in `worker.rs`, the browser's in
+//! `web.rs`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -256,9 +257,8 @@ impl Tools {
                     .collect(),
                 install: install_real_peers_py,
             },
-            // Later issues: wasm-bindgen-cli 0.2.130 (cargo install --root .tools/cargo,
-            // without --locked), worker-build 0.8.7 (--locked), wrangler / binaryen /
-            // playwright-core (extend npm_package_json), chromium (apt). Add them here.
+            // The Worker's tools are worker.rs's steps, the browser's web.rs's
+            // (docs/toolchain.md lists them all).
         ]
     }
 

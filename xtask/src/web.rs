@@ -1,8 +1,8 @@
 //! Start here: building the web page (crates/web + www/) into `build/www/`,
 //! which `wrangler.toml`'s `[assets]` serves, and installing what its browser
-//! tests need. Only std and anyhow, so that two crates share this one file:
-//! xtask (as a module) and the browser test
-//! (`crates/edge-tests/tests/browser.rs` includes it by `#[path]`).
+//! tests need. Only std and anyhow; part of xtask's library (`lib.rs`), so
+//! the xtask binary (`cargo xtask web`, `dev`) and the browser test
+//! (`crates/edge-tests/tests/browser.rs`) use this one copy.
 //!
 //! [`build`], no trunk (toolchain.md: it downloads wasm-opt from GitHub):
 //! 1. `cargo build --target wasm32-unknown-unknown -p mcprobe-web --profile
@@ -17,17 +17,12 @@
 //! (playwright-core into `.tools/browser/`) are idempotent: a present binary
 //! or a matching stamp skips them.
 
-// Two crates compile this file and each uses its own part of it.
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-// One runner for both users of this file: xtask (where `edge` is
-// `worker::edge`, re-exported at its root) and the edge-tests library.
 use crate::edge::run_logged as run;
 
 /// The cargo profile of the page's wasm (shared with the Worker's).

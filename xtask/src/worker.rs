@@ -10,11 +10,11 @@
 //! - [`start_wrangler_dev`]: migrations applied, `wrangler dev --local` on
 //!   127.0.0.1, healthy, killed on drop.
 //!
-//! The build and the server live in [`edge`], a std-only file the edge
-//! integration tests (`crates/edge-tests`) include too. Pins and the reasons
+//! The build and the server live in [`edge`], in xtask's library, which the
+//! edge integration tests (`crates/edge-tests`) use too. Pins and the reasons
 //! for each install flag: `docs/toolchain.md`.
 
-pub mod edge;
+pub use xtask::edge;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +29,7 @@ use crate::{cargo, fmt_duration, output_of, run_cmd};
 
 // ---- Pins: exact versions, changed on purpose only. ----
 
-/// Must equal the `wasm-bindgen` crate pinned in crates/worker/Cargo.toml.
+/// Must equal the `wasm-bindgen` crate pinned in the root Cargo.toml.
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// Must match the `worker` crate's minor version (0.8.x).
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn edge_paths_agree_with_tools() {
-        // edge.rs cannot use tools.rs (the tests include it alone): same layout.
+        // edge.rs (the library) cannot use tools.rs (the binary's): same layout.
         let root = Path::new("/repo");
         assert_eq!(
             EdgePaths::new(root).node_bin_dir(),
@@ -296,12 +296,25 @@ mod tests {
     }
 
     #[test]
-    fn wasm_bindgen_pin_matches_the_worker_crate() {
-        let manifest = include_str!("../../crates/worker/Cargo.toml");
+    fn wasm_bindgen_pin_matches_the_workspace() {
+        // Pinned once, in the root manifest; the wasm crates inherit it.
+        let root = include_str!("../../Cargo.toml");
         assert!(
-            manifest.contains(&format!("wasm-bindgen = \"={WASM_BINDGEN_VERSION}\"")),
-            "crates/worker/Cargo.toml must pin wasm-bindgen = \"={WASM_BINDGEN_VERSION}\""
+            root.contains(&format!("\nwasm-bindgen = \"={WASM_BINDGEN_VERSION}\"")),
+            "Cargo.toml must pin wasm-bindgen = \"={WASM_BINDGEN_VERSION}\""
         );
+        for (name, manifest) in [
+            (
+                "crates/worker",
+                include_str!("../../crates/worker/Cargo.toml"),
+            ),
+            ("crates/web", include_str!("../../crates/web/Cargo.toml")),
+        ] {
+            assert!(
+                manifest.contains("\nwasm-bindgen.workspace = true"),
+                "{name}/Cargo.toml must inherit wasm-bindgen from the workspace"
+            );
+        }
     }
 
     #[test]

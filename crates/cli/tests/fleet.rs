@@ -16,14 +16,11 @@
 //! To adjust an expectation, edit its row; a family's failures are reported
 //! together, one line per row.
 
-// `libc::wait4` (the child's rusage) and `libc::kill` (the watchdog) are
-// unsafe FFI; the workspace denies unsafe_code, this file needs exactly those.
-#![allow(unsafe_code)]
+mod support;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use mcprobe_testkit::{Fleet, LoggedRequest};
 use serde_json::Value;
@@ -271,66 +268,19 @@ fn check(name: &str, extra: &[&str]) -> Run {
     }
     args.extend(extra.iter().map(|s| s.to_string()));
 
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcprobe"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning mcprobe");
-    let pid = child.id() as libc::pid_t;
-    // Drain both pipes on threads: a 10,000-tool verdict is bigger than a
-    // pipe buffer, and a child blocked on a full pipe never exits.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
-
-    let (reaped_tx, reaped_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if reaped_rx.recv_timeout(KILL_AFTER).is_err() {
-            // SAFETY: plain kill(2) on our own child, not yet reaped (the
-            // reaper signals before this could be a stale pid).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            true
-        } else {
-            false
-        }
-    });
-
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; zeroed is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child with valid pointers to locals.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let elapsed = started.elapsed();
-    let _ = reaped_tx.send(());
-    let killed = watchdog.join().unwrap_or(false);
-    assert_eq!(reaped, pid, "wait4 failed for {name}");
-    // `child` was reaped by hand; dropping a std Child neither waits nor kills.
-    drop(child);
-
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
+    let done = support::run(
+        Command::new(env!("CARGO_BIN_EXE_mcprobe")).args(&args),
+        KILL_AFTER,
+    );
+    let stdout = done.stdout_text();
     Run {
         verdict: serde_json::from_str(stdout.trim()).ok(),
-        exit: if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        },
-        elapsed,
-        // Linux reports ru_maxrss in KiB.
-        max_rss_kib: usage.ru_maxrss,
-        killed,
+        exit: done.code.unwrap_or(-1),
+        elapsed: done.elapsed,
+        max_rss_kib: done.max_rss_kib,
+        killed: done.killed,
         stdout,
-        stderr,
+        stderr: done.stderr_text(),
     }
 }
 

@@ -7,14 +7,11 @@
 //! its peak RSS; each test asserts the verdict, the time (within `--timeout`
 //! plus a grace), the peak memory and the size of the `--json` verdict.
 
-// `libc::wait4` (the child's rusage) and `libc::kill` (the watchdog) are
-// unsafe FFI; the workspace denies unsafe_code, this file needs exactly those.
-#![allow(unsafe_code)]
+mod support;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
@@ -109,57 +106,17 @@ fn check(url: &str, extra: &[&str]) -> Run {
         TIMEOUT_S.to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcprobe"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning mcprobe");
-    let pid = child.id() as libc::pid_t;
-    // Drained on threads: a verdict can be bigger than a pipe buffer (that is
-    // what some of these tests are about), and a blocked child never exits.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
-    let (reaped_tx, reaped_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if reaped_rx.recv_timeout(KILL_AFTER).is_err() {
-            // SAFETY: kill(2) on our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; zeroed is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child with valid pointers to locals.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let elapsed = started.elapsed();
-    let _ = reaped_tx.send(());
-    let _ = watchdog.join();
-    assert_eq!(reaped, pid, "wait4 failed for {url}");
-    drop(child);
-    let stdout = out.join().unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    let done = support::run(
+        Command::new(env!("CARGO_BIN_EXE_mcprobe")).args(&args),
+        KILL_AFTER,
+    );
     Run {
-        verdict: serde_json::from_slice(&stdout).unwrap_or(Value::Null),
-        exit: if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        },
-        elapsed,
-        // Linux reports ru_maxrss in KiB.
-        max_rss_kib: usage.ru_maxrss,
-        json_bytes: stdout.len(),
-        stderr,
+        verdict: serde_json::from_slice(&done.stdout).unwrap_or(Value::Null),
+        exit: done.code.unwrap_or(-1),
+        elapsed: done.elapsed,
+        max_rss_kib: done.max_rss_kib,
+        json_bytes: done.stdout.len(),
+        stderr: done.stderr_text(),
     }
 }
 

@@ -15,17 +15,16 @@
 //!
 //! Every run is a child process under a watchdog.
 
-#![allow(unsafe_code)] // libc::kill for the watchdog
+mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mcprobe_testkit::registry::{amplifying_page, FakeRegistry, Listing};
 use serde_json::Value;
+use support::read_json;
 
 const KILL_AFTER: Duration = Duration::from_secs(60);
 const GNU_TIME: &str = "/usr/bin/time";
@@ -43,32 +42,8 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 /// Runs a command under the watchdog; (exit code, stdout, stderr).
-fn finish(mut child: Child) -> (Option<i32>, String, String) {
-    let pid = child.id() as libc::pid_t;
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(KILL_AFTER).is_err() {
-            // SAFETY: kill(2) on our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let status = child.wait().expect("waiting for the child");
-    let _ = done_tx.send(());
-    let _ = watchdog.join();
-    (
-        status.code(),
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    )
+fn finish(child: Child) -> (Option<i32>, String, String) {
+    support::finish(child, Instant::now(), KILL_AFTER).outputs()
 }
 
 fn scan_cmd(args: &[String]) -> Command {
@@ -86,12 +61,6 @@ fn scan_cmd(args: &[String]) -> Command {
 
 fn scan(args: &[String]) -> (Option<i32>, String, String) {
     finish(scan_cmd(args).spawn().expect("spawning mcprobe scan"))
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 fn strings(args: &[&str]) -> Vec<String> {

@@ -13,66 +13,25 @@
 //! | `sse-beside-mcp` | HTTP+SSE on /sse and Streamable HTTP on /mcp | ok, `deprecated_transport` names /mcp |
 //! | `ok-legacy-json` | 400 to server/discover, then initialize | http and discover ✗, initialize ✓ |
 
+mod support;
+
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
+// `mcprobe check --json`'s outcome (tests/support), read by this file's methods.
+use support::fleet_bin;
+use support::CheckRun as Run;
 
 /// A run that outlives this is killed, so a hung probe fails its test.
 const KILL_AFTER: Duration = Duration::from_secs(40);
 
 // ---- harness ---------------------------------------------------------------------
-
-/// The `mcprobe-fleet` executable, built by Cargo on first use (Cargo gives
-/// tests of another package no `CARGO_BIN_EXE_` for it).
-fn fleet_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mcprobe = Path::new(env!("CARGO_BIN_EXE_mcprobe"));
-        let profile = match mcprobe
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str())
-        {
-            Some("debug") | None => "dev".to_string(),
-            Some(other) => other.to_string(),
-        };
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--package",
-                "mcprobe-testkit",
-                "--bin",
-                "mcprobe-fleet",
-                "--profile",
-                &profile,
-                "--message-format=json-render-diagnostics",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("running cargo to build mcprobe-fleet");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| {
-                m["reason"] == "compiler-artifact" && m["target"]["name"] == "mcprobe-fleet"
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .filter(|_| out.status.success())
-            .unwrap_or_else(|| {
-                panic!(
-                    "cannot build mcprobe-fleet: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-    })
-}
 
 fn fleet() -> &'static Fleet {
     static FLEET: OnceLock<Fleet> = OnceLock::new();
@@ -88,24 +47,9 @@ fn fleet() -> &'static Fleet {
     })
 }
 
-struct Run {
-    exit: Option<i32>,
-    verdict: Value,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
 impl Run {
     fn str(&self, field: &str) -> &str {
         self.verdict[field].as_str().unwrap_or("")
-    }
-
-    fn show(&self) -> String {
-        format!(
-            "exit {:?} after {:?}\nstdout: {}\nstderr: {}",
-            self.exit, self.elapsed, self.stdout, self.stderr
-        )
     }
 
     fn steps(&self, name: &str) -> Vec<&Value> {
@@ -130,49 +74,7 @@ impl Run {
 
 /// `mcprobe check --json --timeout SECS ARGS...`, killed after [`KILL_AFTER`].
 fn check(timeout_s: u64, args: &[OsString], env: &[(&str, OsString)]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mcprobe"));
-    c.args(["check", "--json", "--timeout", &timeout_s.to_string()])
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let child = c.spawn().expect("spawning mcprobe");
-    let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(KILL_AFTER).is_err() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            return true;
-        }
-        false
-    });
-    let out = child.wait_with_output().expect("waiting for mcprobe");
-    let elapsed = started.elapsed();
-    let _ = done_tx.send(());
-    let killed = watchdog.join().unwrap_or(false);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !killed,
-        "mcprobe was still running after {KILL_AFTER:?} and was killed\nstderr: {stderr}"
-    );
-    let verdict = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no verdict JSON ({e}); exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
-            out.status.code()
-        )
-    });
-    Run {
-        exit: out.status.code(),
-        verdict,
-        stdout,
-        stderr,
-        elapsed,
-    }
+    support::check_json(timeout_s, args, env, KILL_AFTER)
 }
 
 /// `mcprobe check -- mcprobe-fleet stdio KIND EXTRA...`.

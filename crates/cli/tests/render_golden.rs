@@ -4,11 +4,9 @@
 //! them with `UPDATE_GOLDEN=1 cargo test -p mcprobe --test render_golden` and
 //! review the diff.
 
-#[path = "../src/render.rs"]
-mod render;
-
 use std::path::PathBuf;
 
+use mcprobe::render;
 use mcprobe_core::fingerprint::{Change, Drift};
 use mcprobe_core::verdict::{Era, Finding, ServerInfo, Step, ToolsSummary, Transport};
 use mcprobe_core::{Mode, Severity, Status, Verdict};

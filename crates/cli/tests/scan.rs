@@ -14,16 +14,16 @@
 //! Every run is a child process under a watchdog, so a hung scan fails its
 //! test instead of hanging the suite.
 
-// `libc::kill` (SIGINT for the Ctrl-C test, SIGKILL for the watchdog) is
-// unsafe FFI; the workspace denies unsafe_code, this file needs exactly that.
+// `libc::kill` (SIGINT for the Ctrl-C test) is unsafe FFI; the workspace
+// denies unsafe_code, this file needs exactly that (the watchdog is in support).
 #![allow(unsafe_code)]
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use mcprobe_registry::baseline_file_name;
@@ -32,6 +32,7 @@ use mcprobe_testkit::registry::{
 };
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
+use support::{mode_counts, read_json};
 
 /// A scan that outlives this is killed and fails its test.
 const KILL_AFTER: Duration = Duration::from_secs(90);
@@ -91,42 +92,12 @@ fn spawn_scan(args: &[String]) -> Child {
 }
 
 /// Waits for a child under the watchdog; (exit code, stdout, stderr).
-fn finish(mut child: Child) -> (Option<i32>, String, String) {
-    let pid = child.id() as libc::pid_t;
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(KILL_AFTER).is_err() {
-            // SAFETY: kill(2) on our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let status = child.wait().expect("waiting for mcprobe scan");
-    let _ = done_tx.send(());
-    let _ = watchdog.join();
-    (
-        status.code(),
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    )
+fn finish(child: Child) -> (Option<i32>, String, String) {
+    support::finish(child, Instant::now(), KILL_AFTER).outputs()
 }
 
 fn scan(args: &[String]) -> (Option<i32>, String, String) {
     finish(spawn_scan(args))
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 /// Every line of verdicts.jsonl, parsed (each must be a whole verdict).
@@ -155,20 +126,6 @@ fn endpoint<'a>(report: &'a Value, url: &str) -> &'a Value {
         .as_array()
         .and_then(|a| a.iter().find(|e| e["url"] == url))
         .unwrap_or_else(|| panic!("no endpoint {url} in report.json"))
-}
-
-fn mode_counts(report: &Value) -> BTreeMap<String, u64> {
-    report["audit"]["modes"]
-        .as_array()
-        .expect("audit.modes")
-        .iter()
-        .map(|m| {
-            (
-                m["mode"].as_str().unwrap_or("").to_string(),
-                m["count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -12,20 +12,17 @@
 //! time per host, and would dominate the run. Drift between two scans is
 //! tested in scan.rs and not repeated here.
 
-// `libc::kill` (the watchdog's SIGKILL) is unsafe FFI; the workspace denies
-// unsafe_code, this file needs exactly that.
-#![allow(unsafe_code)]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use mcprobe_testkit::registry::{duplicate_spelling, FakeRegistry, Listing};
 use mcprobe_testkit::Fleet;
 use serde_json::Value;
+use support::{mode_counts, read_json};
 
 /// A scan that outlives this is killed and fails the test.
 const KILL_AFTER: Duration = Duration::from_secs(240);
@@ -84,63 +81,14 @@ fn temp_dir() -> PathBuf {
 
 /// Runs `mcprobe scan` under a watchdog; (exit code, stdout, stderr, wall time).
 fn scan(args: &[String]) -> (Option<i32>, String, String, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcprobe"))
-        .arg("scan")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcprobe"));
+    cmd.arg("scan")
         // The fleet and the fake registry are on 127.0.0.1: scanned on purpose.
         .arg("--allow-private")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning mcprobe scan");
-    let pid = child.id() as libc::pid_t;
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(KILL_AFTER).is_err() {
-            // SAFETY: kill(2) on our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let status = child.wait().expect("waiting for mcprobe scan");
-    let _ = done_tx.send(());
-    let _ = watchdog.join();
-    (
-        status.code(),
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-        started.elapsed(),
-    )
-}
-
-fn read_json(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-fn mode_counts(report: &Value) -> BTreeMap<String, u64> {
-    report["audit"]["modes"]
-        .as_array()
-        .expect("audit.modes")
-        .iter()
-        .map(|m| {
-            (
-                m["mode"].as_str().unwrap_or("").to_string(),
-                m["count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect()
+        .args(args);
+    let done = support::run(&mut cmd, KILL_AFTER);
+    let (code, stdout, stderr) = done.outputs();
+    (code, stdout, stderr, done.elapsed)
 }
 
 /// The URL without its `?copy=K` query: which scenario of which fleet it is.

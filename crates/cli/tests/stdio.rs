@@ -19,14 +19,18 @@
 //! every line it receives to a log (`MCPROBE_STDIO_LOG`), so a test can check
 //! what the probe sent, not only what it concluded.
 
+mod support;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+// `mcprobe check --json`'s outcome (tests/support), read by this file's methods.
+use support::fleet_bin;
+use support::CheckRun as Run;
 
 /// The `--timeout` of the fleet runs, in seconds.
 const TIMEOUT_S: u64 = 4;
@@ -36,88 +40,11 @@ const GRACE: Duration = Duration::from_secs(3);
 /// hanging the suite).
 const KILL_AFTER: Duration = Duration::from_secs(60);
 
-// ---- the fleet binary ------------------------------------------------------------
-
-/// The `mcprobe-fleet` executable, built by Cargo on first use.
-fn fleet_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_fleet)
-}
-
-/// Asks Cargo for an up-to-date `mcprobe-fleet` (a no-op when it is one): a
-/// binary left beside `mcprobe` by an older build would test old servers.
-/// When Cargo cannot build it but a binary is there, that one is used.
-fn build_fleet() -> PathBuf {
-    let mcprobe = Path::new(env!("CARGO_BIN_EXE_mcprobe"));
-    let beside = mcprobe.with_file_name(format!("mcprobe-fleet{}", std::env::consts::EXE_SUFFIX));
-    // The profile these tests were built with, from its directory's name.
-    let profile = match mcprobe
-        .parent()
-        .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-    {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--package",
-            "mcprobe-testkit",
-            "--bin",
-            "mcprobe-fleet",
-            "--profile",
-            &profile,
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("running cargo to build mcprobe-fleet");
-    let built = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "mcprobe-fleet")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from));
-    match built {
-        Some(path) if out.status.success() => path,
-        _ if beside.exists() => {
-            println!(
-                "note: cargo could not build mcprobe-fleet; using {}\n{}",
-                beside.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            beside
-        }
-        _ => panic!(
-            "cannot build mcprobe-fleet (cargo build -p mcprobe-testkit --bin mcprobe-fleet): {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
 // ---- running the probe -------------------------------------------------------------
-
-struct Run {
-    exit: Option<i32>,
-    verdict: Value,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
 
 impl Run {
     fn str(&self, field: &str) -> &str {
         self.verdict[field].as_str().unwrap_or("")
-    }
-
-    /// The whole run, for assertion messages.
-    fn show(&self) -> String {
-        format!(
-            "exit {:?} after {:?}\nstdout: {}\nstderr: {}",
-            self.exit, self.elapsed, self.stdout, self.stderr
-        )
     }
 
     fn findings_with_rule(&self, mode: &str, rule: &str) -> usize {
@@ -148,51 +75,9 @@ impl Run {
 /// `mcprobe check --json --timeout SECS -- CMD...` with extra environment for
 /// the server (mcprobe passes its environment on to the child).
 fn check_stdio(timeout_s: u64, cmd: &[OsString], env: &[(&str, OsString)]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mcprobe"));
-    c.args(["check", "--json", "--timeout", &timeout_s.to_string(), "--"])
-        .args(cmd)
-        .envs(env.iter().map(|(k, v)| (*k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let child = c.spawn().expect("spawning mcprobe");
-    let pid = child.id();
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(KILL_AFTER).is_err() {
-            // Our own child, not yet reaped: the main thread signals first.
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            return true;
-        }
-        false
-    });
-    // Drains both pipes while waiting: a child blocked on a full pipe never exits.
-    let out = child.wait_with_output().expect("waiting for mcprobe");
-    let elapsed = started.elapsed();
-    let _ = done_tx.send(());
-    let killed = watchdog.join().unwrap_or(false);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !killed,
-        "mcprobe was still running after {KILL_AFTER:?} and was killed\nstderr: {stderr}"
-    );
-    let verdict = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no verdict JSON ({e}); exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
-            out.status.code()
-        )
-    });
-    Run {
-        exit: out.status.code(),
-        verdict,
-        stdout,
-        stderr,
-        elapsed,
-    }
+    let mut args: Vec<OsString> = vec!["--".into()];
+    args.extend(cmd.iter().cloned());
+    support::check_json(timeout_s, &args, env, KILL_AFTER)
 }
 
 /// Files one test may use (a server log, a PID file), removed when dropped.

@@ -1,9 +1,9 @@
 //! mcprobe-edge-tests: the edge monitor tested as it runs, the built Worker
 //! under `wrangler dev` (real workerd), probing the fault fleet on 127.0.0.1.
 //!
-//! Start here: `tests/check_api.rs`. This library only lends the tests the
-//! build-and-serve helpers of `xtask/src/worker/edge.rs`, included by path
-//! (xtask is a binary, so it cannot be a dependency; one file, two users).
+//! Start here: `tests/check_api.rs`. This library lends the tests the
+//! build-and-serve helpers of xtask's library (`xtask/src/edge.rs`,
+//! `xtask/src/web.rs`), re-exported here as [`edge`] and [`web`].
 //!
 //! The tests need the tools `cargo xtask install` puts in `.tools/` (node 22,
 //! wrangler, worker-build, wasm-bindgen). Without them they print why and pass,
@@ -12,12 +12,10 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../../../xtask/src/worker/edge.rs"]
-pub mod edge;
-
-/// The web page's build and browser tools (xtask's too, by path).
-#[path = "../../../xtask/src/web.rs"]
-pub mod web;
+/// The Worker's build and `wrangler dev` (xtask's library).
+pub use xtask::edge;
+/// The web page's build and browser tools (xtask's library).
+pub use xtask::web;
 
 pub mod client;
 pub mod harness;

@@ -37,7 +37,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use super::{align, met, table_header, target_dir, FleetRegistry};
+use super::scan::FleetRegistry;
+use super::table::{align, met, table_header};
+use super::util::target_dir;
 use crate::dev::{http, http_json, one_line};
 use crate::worker::edge::{self, DevOptions, EdgePaths, DEV_ADMIN_TOKEN};
 

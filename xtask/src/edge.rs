@@ -1,9 +1,8 @@
 //! Start here: building the Worker and running it under `wrangler dev`, with
-//! nothing but std and anyhow, so that two crates share this one file:
-//! xtask (`worker.rs` declares it as a module) and the edge integration tests
-//! (`crates/edge-tests/src/lib.rs` includes it by `#[path]`, since xtask is a
-//! binary and cannot be a dependency). Installing the tools is xtask's job
-//! (`worker.rs`); this file only finds them under `.tools/`.
+//! nothing but std and anyhow. Part of xtask's library (`lib.rs`), so the
+//! xtask binary (`worker.rs`, `dev.rs`, `bench`) and the edge integration
+//! tests (`crates/edge-tests`) use this one copy. Installing the tools is the
+//! binary's job (`worker.rs`); this file only finds them under `.tools/`.
 //!
 //! - [`EdgePaths`]: where the tools and the build output live.
 //! - [`build`]: `worker-build` with `WASM_BINDGEN_BIN` / `WASM_OPT_BIN` /
@@ -15,10 +14,6 @@
 //!
 //! Wrangler runs with metrics off, the `cf` object fetch off and no
 //! `CLOUDFLARE_API_TOKEN`, from the repository root where `wrangler.toml` is.
-
-// Two crates compile this file and each uses its own part of it (xtask has no
-// use for `free_port`, the tests none for the echoing build).
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{Read, Write};

@@ -134,7 +134,8 @@ pub async fn run<H: Host>(
             Action::StdioWrite { .. } => {}
             Action::Wait { until_ms } => {
                 let wait_ms = until_ms.saturating_sub(host.now_ms()).max(1);
-                let Some((id, event)) = next_event(host, &mut in_flight, wait_ms).await else {
+                let timer = host.sleep(wait_ms);
+                let Some((id, event)) = next_event(&mut in_flight, timer).await else {
                     continue;
                 };
                 if let Event::Stop(why) = event {
@@ -149,14 +150,18 @@ pub async fn run<H: Host>(
     }
 }
 
-/// The next event of any exchange in flight, or `None` when `wait_ms` passed
-/// first. With nothing in flight only the timer can wake it.
-async fn next_event<H: Host>(
-    host: &H,
-    in_flight: &mut InFlight<H::Exchange>,
-    wait_ms: u64,
-) -> Option<(ExchangeId, Event<H::Stop>)> {
-    let mut timer = pin!(host.sleep(wait_ms));
+/// The next event of any exchange in flight, or `None` when `timer` fired
+/// first. With nothing in flight only the timer can wake it. (It holds no
+/// reference to the host, so a host need not be `Sync` for its loop to be
+/// `Send`: the CLI runs probes on a multi-threaded runtime.)
+async fn next_event<X, S>(
+    in_flight: &mut InFlight<X>,
+    timer: impl Future<Output = ()>,
+) -> Option<(ExchangeId, Event<S>)>
+where
+    X: Stream<Item = Event<S>>,
+{
+    let mut timer = pin!(timer);
     poll_fn(|cx| {
         if let Poll::Ready(next) = in_flight.poll_next(cx) {
             return Poll::Ready(Some(next));

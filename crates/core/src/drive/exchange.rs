@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use futures_util::stream::{self, Stream, StreamExt};
 
-use super::Event;
+use super::event::Event;
 use crate::http::{Headers, TransportError};
 
 /// A response head, with its body still to read.

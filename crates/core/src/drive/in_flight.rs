@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use futures_util::Stream;
 
-use super::Event;
+use super::event::Event;
 use crate::http::ExchangeId;
 
 /// A handful at most (the legacy transport's GET stream beside one POST), so

@@ -22,6 +22,7 @@
 //! probe cancels an exchange (over a cap, past its deadline, or done) the
 //! loop drops it, and dropping is how a host's exchange is stopped.
 
+mod event;
 mod exchange;
 mod in_flight;
 
@@ -32,40 +33,13 @@ use std::task::Poll;
 use futures_util::Stream;
 
 use crate::fingerprint::Snapshot;
-use crate::http::{
-    ConnectReport, ConnectRequest, ExchangeId, Headers, HttpRequest, TransportError,
-};
+use crate::http::{ConnectRequest, ExchangeId, HttpRequest, TransportError};
 use crate::probe::{Action, Probe};
 use crate::verdict::Verdict;
 
+pub use event::Event;
 pub use exchange::{exchange, Response};
 use in_flight::InFlight;
-
-/// What one exchange reports, in order: for HTTP a `Head`, `Body` chunks,
-/// then `End` or `Error`; for a connect preflight `Connected` or `Error`.
-/// Nothing comes after `End`, `Error`, `Connected` or `Stop`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<S = std::convert::Infallible> {
-    Connected(ConnectReport),
-    Head {
-        status: u16,
-        headers: Headers,
-    },
-    /// Decoded bytes of the body, as they came.
-    Body(Vec<u8>),
-    End,
-    Error(TransportError),
-    /// The host gives up the whole check with its own reason (the page: a
-    /// browser hides why a fetch failed, so its verdict would mislead).
-    Stop(S),
-}
-
-impl<S> Event<S> {
-    /// Whether nothing more comes from this exchange.
-    fn is_last(&self) -> bool {
-        !matches!(self, Event::Head { .. } | Event::Body(_))
-    }
-}
 
 /// The I/O a host lends the probe loop.
 pub trait Host {

@@ -16,6 +16,7 @@
 //! - [`policy`]: the alert state machine (confirmation, recovery, flapping, maintenance, escalation)
 //! - [`alerts`]: a monitor's alert config: channels, routing, validation
 //! - [`notify`]: alert payloads for webhook, Slack, Discord, PagerDuty, Opsgenie
+//! - [`views`]: the public monitor bodies (`GET /api/monitors`, `/status`), shared with the page
 
 pub mod alerts;
 pub mod badge;
@@ -27,3 +28,4 @@ pub mod policy;
 pub mod rollup;
 pub mod schedule;
 pub mod stats;
+pub mod views;

@@ -1,34 +1,24 @@
-//! Start here: the native host loop. It runs the core's probe state machine:
-//! every [`Action`] becomes a tokio task (a connect preflight or a reqwest
-//! request streaming its body back), every result is fed back as an event, and
-//! `Wait` sleeps until the next event or deadline. The probe, not this loop,
-//! decides everything; this file only does I/O.
+//! Start here: the native host of the core probe loop
+//! (`mcprobe_core::drive`, the same loop the page and the Worker run). Each
+//! HTTP exchange is a reqwest request streaming its body back; each connect
+//! preflight resolves, connects and handshakes (DNS, TCP, TLS, each timed),
+//! which a browser or a Worker cannot; a cancelled exchange is dropped, and
+//! with it its connection. The probe, not this file, decides everything;
+//! this file only does I/O.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use mcprobe_core::drive::{self, Event, Host, Response};
 use mcprobe_core::http::{
     ConnectReport, ConnectRequest, ExchangeId, Headers, HttpRequest, Method, TlsErrorKind,
     TransportError,
 };
-use mcprobe_core::{Action, Probe, Verdict};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use mcprobe_core::{Probe, Verdict};
 
 use crate::tls::TlsSetup;
-
-/// What a task reports back to the loop.
-#[derive(Debug)]
-pub enum Event {
-    Connected(ExchangeId, ConnectReport),
-    Head(ExchangeId, u16, Headers),
-    Body(ExchangeId, Vec<u8>),
-    End(ExchangeId),
-    Error(ExchangeId, TransportError),
-}
 
 /// Network settings of the host (from the command line).
 #[derive(Clone)]
@@ -71,70 +61,74 @@ pub async fn run_http(
 /// probes), telling `on_head` the status and headers of every response the
 /// probe gets (`scan` watches for 429 and its `Retry-After`).
 pub async fn run_http_with(
-    mut probe: Probe,
+    probe: Probe,
     clock: &Clock,
     net: &NetConfig,
     client: &reqwest::Client,
     on_head: &mut (dyn FnMut(u16, &Headers) + Send),
 ) -> anyhow::Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>)> {
-    // Bounded: a fast server cannot outrun the probe's body cap through us.
-    let (tx, mut rx) = mpsc::channel::<Event>(64);
-    let mut tasks: HashMap<ExchangeId, JoinHandle<()>> = HashMap::new();
-    let verdict = loop {
-        match probe.poll(clock.now_ms()) {
-            Action::Connect { id, request, .. } => {
-                let tx = tx.clone();
-                let net = net.clone();
-                tasks.insert(
-                    id,
-                    tokio::spawn(async move { preflight(id, request, &net, tx).await }),
-                );
-            }
-            Action::Http { id, request, .. } => {
-                if let Some(Err(e)) = net.guard.as_ref().map(|g| g.check_fetch(&request.url)) {
-                    probe.on_error(id, e, clock.now_ms());
-                    continue;
-                }
-                let tx = tx.clone();
-                let client = client.clone();
-                tasks.insert(
-                    id,
-                    tokio::spawn(async move { perform(id, request, client, tx).await }),
-                );
-            }
-            Action::Cancel { id } => {
-                if let Some(task) = tasks.remove(&id) {
-                    task.abort();
-                }
-            }
-            Action::StdioWrite { .. } => {}
-            Action::Wait { until_ms } => {
-                tokio::select! {
-                    Some(event) = rx.recv() => {
-                        if let Event::Head(_, status, headers) = &event {
-                            on_head(*status, headers);
-                        }
-                        feed(&mut probe, event, clock.now_ms())
-                    }
-                    _ = tokio::time::sleep_until(clock.instant_at(until_ms)) => {}
-                }
-            }
-            Action::Done(v) => break *v,
-        }
+    let mut native = Native {
+        clock,
+        net,
+        client,
+        on_head,
     };
-    for (_, task) in tasks {
-        task.abort();
+    match drive::run(probe, &mut native).await {
+        Ok(done) => Ok(done),
+        Err(never) => match never {},
     }
-    Ok((verdict, probe.snapshot().cloned()))
 }
 
-fn feed(probe: &mut Probe, event: Event, now: u64) {
-    match event {
-        Event::Connected(id, report) => probe.on_connected(id, report, now),
-        Event::Head(id, status, headers) => probe.on_head(id, status, headers, now),
-        Event::Body(id, chunk) => probe.on_body(id, &chunk, now),
-        Event::End(id) => probe.on_end(id, now),
-        Event::Error(id, err) => probe.on_error(id, err, now),
+/// This process as the probe loop's host.
+struct Native<'a> {
+    clock: &'a Clock,
+    net: &'a NetConfig,
+    client: &'a reqwest::Client,
+    on_head: &'a mut (dyn FnMut(u16, &Headers) + Send),
+}
+
+impl Host for Native<'_> {
+    type Stop = std::convert::Infallible;
+    type Exchange = BoxStream<'static, Event>;
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    fn sleep(&self, ms: u64) -> impl std::future::Future<Output = ()> {
+        tokio::time::sleep(Duration::from_millis(ms))
+    }
+
+    fn send(
+        &mut self,
+        _: ExchangeId,
+        request: HttpRequest,
+    ) -> Result<Self::Exchange, TransportError> {
+        if let Some(guard) = &self.net.guard {
+            guard.check_fetch(&request.url)?;
+        }
+        Ok(perform(request, self.client.clone()).boxed())
+    }
+
+    fn connect(
+        &mut self,
+        _: ExchangeId,
+        request: ConnectRequest,
+    ) -> Result<Self::Exchange, TransportError> {
+        let net = self.net.clone();
+        let preflight = async move {
+            match preflight(&request, &net).await {
+                Ok(report) => Event::Connected(report),
+                Err(e) => Event::Error(e),
+            }
+        };
+        Ok(stream::once(preflight).boxed())
+    }
+
+    fn observe(&mut self, _: ExchangeId, event: &Event, _: u64) {
+        if let Event::Head { status, headers } = event {
+            (self.on_head)(*status, headers);
+        }
     }
 }
 
@@ -167,12 +161,11 @@ pub fn build_client(net: &NetConfig) -> anyhow::Result<reqwest::Client> {
     Ok(builder.build()?)
 }
 
-async fn perform(
-    id: ExchangeId,
+/// One HTTP exchange through reqwest; dropping it drops the connection.
+fn perform(
     request: HttpRequest,
     client: reqwest::Client,
-    tx: mpsc::Sender<Event>,
-) {
+) -> impl futures_util::Stream<Item = Event> {
     let method = match request.method {
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
@@ -185,58 +178,36 @@ async fn perform(
     if let Some(body) = request.body {
         rb = rb.body(body);
     }
-    let response = match rb.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tx.send(Event::Error(id, map_reqwest_error(&e))).await;
-            return;
-        }
-    };
-    let status = response.status().as_u16();
-    let headers: Headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+    let send = async move {
+        let response = rb
+            .send()
+            .await
+            .map_err(|e| Event::Error(map_reqwest_error(&e)))?;
+        let headers: Headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let status = response.status().as_u16();
+        let body = response
+            .bytes_stream()
+            .map(|chunk| chunk.map(|b| b.to_vec()).map_err(|e| map_reqwest_error(&e)));
+        Ok(Response {
+            status,
+            headers,
+            body: Some(body),
         })
-        .collect();
-    if tx.send(Event::Head(id, status, headers)).await.is_err() {
-        return;
-    }
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                if tx.send(Event::Body(id, bytes.to_vec())).await.is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                let _ = tx.send(Event::Error(id, map_reqwest_error(&e))).await;
-                return;
-            }
-        }
-    }
-    let _ = tx.send(Event::End(id)).await;
+    };
+    drive::exchange(send, || {})
 }
 
 /// The connect preflight: DNS, TCP, TLS, each timed, then closed.
-async fn preflight(id: ExchangeId, req: ConnectRequest, net: &NetConfig, tx: mpsc::Sender<Event>) {
-    let result = preflight_inner(&req, net).await;
-    let event = match result {
-        Ok(report) => Event::Connected(id, report),
-        Err(e) => Event::Error(id, e),
-    };
-    let _ = tx.send(event).await;
-}
-
-async fn preflight_inner(
-    req: &ConnectRequest,
-    net: &NetConfig,
-) -> Result<ConnectReport, TransportError> {
+async fn preflight(req: &ConnectRequest, net: &NetConfig) -> Result<ConnectReport, TransportError> {
     let t0 = Instant::now();
     let pinned = net
         .resolve

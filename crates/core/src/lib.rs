@@ -26,10 +26,13 @@
 //! - [`time`]: RFC 3339 written and read, from milliseconds passed in
 //! - [`address`]: which addresses a probe of a stranger's URL may reach
 //! - [`probe`]: the dual-era step machine that ties them together
+//! - [`drive`]: the loop that runs a probe over a host's fetch, timer and
+//!   clock (page, Worker, CLI): the host's I/O comes in through a trait
 
 pub mod address;
 pub mod bounded_json;
 pub mod classify;
+pub mod drive;
 pub mod fingerprint;
 pub mod http;
 pub mod jsonrpc;

@@ -1,14 +1,12 @@
 //! Start here: the browser's host loop for the core probe (the page's twin of
 //! `crates/worker/src/probe_host.rs` and the CLI's `host.rs`).
 //!
-//! The core decides everything; this file only does I/O with `fetch`
-//! (through gloo-net). `Probe::poll` hands out an [`Action`]: each `Http`
-//! becomes a fetch with `redirect: "manual"` (the core follows and counts
-//! redirects itself) whose body is read chunk by chunk from its
-//! `ReadableStream`; `Cancel` aborts that fetch; `Wait` waits for the next
-//! event or a `setTimeout`, whichever is first. Several exchanges can be in
-//! flight at once (the legacy HTTP+SSE transport keeps its GET stream open
-//! while it POSTs), so every exchange is a stream of events in one `SelectAll`.
+//! The core decides everything, and the loop is the core's
+//! (`mcprobe_core::drive`, shared with the Worker); this file only does I/O
+//! with `fetch` (through gloo-net): each HTTP exchange is a fetch with
+//! `redirect: "manual"` (the core follows and counts redirects itself) whose
+//! body is read chunk by chunk from its `ReadableStream`; a cancelled
+//! exchange aborts its fetch; the timer is a `setTimeout`.
 //!
 //! What a browser cannot do, and why the page then asks the edge instead:
 //! a fetch that fails before any response is a bare `TypeError` ("Failed to
@@ -22,17 +20,15 @@
 //! Progress: every exchange start and answer is also reported to an
 //! `on_event` callback, which the page turns into the live ladder.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
-use futures_util::future::{select, Either};
-use futures_util::stream::{self, AbortHandle, Abortable, LocalBoxStream, SelectAll};
-use futures_util::StreamExt;
+use futures_util::stream::{self, LocalBoxStream, Stream, StreamExt};
 use gloo_net::http::RequestBuilder;
 use js_sys::{Reflect, Uint8Array};
+use mcprobe_core::drive::{self, Event, Host, Response};
 use mcprobe_core::fingerprint::Snapshot;
-use mcprobe_core::http::{ExchangeId, Headers, HttpRequest, Method, TransportError};
-use mcprobe_core::{Action, Probe, ProbeConfig, Verdict};
+use mcprobe_core::http::{ExchangeId, HttpRequest, Method, TransportError};
+use mcprobe_core::{Probe, ProbeConfig, Verdict};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, ReadableStreamDefaultReader, RequestRedirect, ResponseType};
@@ -90,30 +86,6 @@ pub enum Progress {
     Failed { id: u32, error: String, at_ms: u64 },
 }
 
-/// What an exchange reports back to the loop.
-enum Event {
-    Head(ExchangeId, u16, Headers),
-    Body(ExchangeId, Vec<u8>),
-    End(ExchangeId),
-    Error(ExchangeId, TransportError),
-    Blocked(ExchangeId, Blocked),
-}
-
-/// An exchange in flight: how to stop it.
-struct InFlight {
-    stream: AbortHandle,
-    fetch: Option<AbortController>,
-}
-
-impl InFlight {
-    fn stop(self) {
-        self.stream.abort();
-        if let Some(f) = self.fetch {
-            f.abort();
-        }
-    }
-}
-
 /// Milliseconds on the page's monotonic clock (`performance.now()`).
 pub fn now_ms() -> u64 {
     let ms = web_sys::window()
@@ -161,83 +133,71 @@ pub async fn run(
     if page_is_https() && cfg.url.starts_with("http://") {
         return Ok(Err(Blocked::MixedContent { url: cfg.url }));
     }
-    let cfg_url = cfg.url.clone();
-    let mut probe = Probe::new(cfg, now_ms()).map_err(|e| e.to_string())?;
-    let mut events: SelectAll<Abortable<LocalBoxStream<'static, Event>>> = SelectAll::new();
-    let mut in_flight: HashMap<ExchangeId, InFlight> = HashMap::new();
-    // Whether any response head arrived: a verdict without one says only
-    // that the browser saw nothing, which the edge can explain better.
-    let mut answered = false;
-    let url = cfg_url;
-
-    let outcome = loop {
-        match probe.poll(now_ms()) {
-            Action::Http { id, request, .. } => {
-                on_event(Progress::Sent {
-                    id: id.0,
-                    label: label(&request),
-                    at_ms: now_ms(),
-                });
-                let fetch = AbortController::new().ok();
-                let exchange = exchange(id, request, fetch.as_ref());
-                let (stream, handle) = stream::abortable(exchange);
-                events.push(stream);
-                in_flight.insert(
-                    id,
-                    InFlight {
-                        stream: handle,
-                        fetch,
-                    },
-                );
-            }
-            Action::Cancel { id } => {
-                if let Some(f) = in_flight.remove(&id) {
-                    f.stop();
-                }
-            }
-            Action::Connect { id, .. } => {
-                // Never asked for with preflight off; answer rather than hang.
-                probe.on_error(
-                    id,
-                    TransportError::Other {
-                        message: "a browser cannot do a connect preflight".into(),
-                    },
-                    now_ms(),
-                );
-            }
-            Action::StdioWrite { .. } => {}
-            Action::Wait { until_ms } => {
-                let wait = until_ms.saturating_sub(now_ms()).max(1);
-                let event = if events.is_empty() {
-                    // An empty SelectAll is "ended" at once: only the timer can wake us.
-                    sleep(wait).await;
-                    None
-                } else {
-                    match select(events.next(), Box::pin(sleep(wait))).await {
-                        Either::Left((event, _)) => event,
-                        Either::Right(((), _)) => None,
-                    }
-                };
-                match event {
-                    Some(Event::Blocked(id, why)) => {
-                        in_flight.remove(&id);
-                        break Err(why);
-                    }
-                    Some(event) => {
-                        answered |= matches!(event, Event::Head(..));
-                        feed(&mut probe, &mut in_flight, event, &*on_event)
-                    }
-                    None => {}
-                }
-            }
-            Action::Done(_) if !answered => break Err(Blocked::NoAnswer { url }),
-            Action::Done(v) => break Ok((*v, probe.snapshot().cloned())),
-        }
+    let url = cfg.url.clone();
+    let probe = Probe::new(cfg, now_ms()).map_err(|e| e.to_string())?;
+    let mut page = Page {
+        on_event,
+        answered: false,
     };
-    for (_, f) in in_flight.drain() {
-        f.stop();
-    }
+    let outcome = match drive::run(probe, &mut page).await {
+        // A verdict without one response head says only that the browser
+        // saw nothing, which the edge can explain better.
+        Ok(_) if !page.answered => Err(Blocked::NoAnswer { url }),
+        done => done,
+    };
     Ok(outcome)
+}
+
+/// The page as the probe loop's host.
+struct Page {
+    on_event: Rc<dyn Fn(Progress)>,
+    /// Whether any response head arrived.
+    answered: bool,
+}
+
+impl Host for Page {
+    type Stop = Blocked;
+    type Exchange = LocalBoxStream<'static, Event<Blocked>>;
+
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+
+    fn sleep(&self, ms: u64) -> impl std::future::Future<Output = ()> {
+        sleep(ms)
+    }
+
+    fn send(
+        &mut self,
+        id: ExchangeId,
+        request: HttpRequest,
+    ) -> Result<Self::Exchange, TransportError> {
+        (self.on_event)(Progress::Sent {
+            id: id.0,
+            label: label(&request),
+            at_ms: now_ms(),
+        });
+        Ok(exchange(request).boxed_local())
+    }
+
+    fn observe(&mut self, id: ExchangeId, event: &Event<Blocked>, now_ms: u64) {
+        match event {
+            Event::Head { status, .. } => {
+                self.answered = true;
+                (self.on_event)(Progress::Answered {
+                    id: id.0,
+                    status: *status,
+                    at_ms: now_ms,
+                });
+            }
+            Event::Error(err) => (self.on_event)(Progress::Failed {
+                id: id.0,
+                error: err.to_string(),
+                at_ms: now_ms,
+            }),
+            _ => {}
+        }
+    }
 }
 
 fn page_is_https() -> bool {
@@ -265,117 +225,63 @@ fn label(request: &HttpRequest) -> String {
     }
 }
 
-fn feed(
-    probe: &mut Probe,
-    in_flight: &mut HashMap<ExchangeId, InFlight>,
-    event: Event,
-    on_event: &dyn Fn(Progress),
-) {
-    let now = now_ms();
-    match event {
-        Event::Head(id, status, headers) => {
-            on_event(Progress::Answered {
-                id: id.0,
-                status,
-                at_ms: now,
-            });
-            probe.on_head(id, status, headers, now)
-        }
-        Event::Body(id, chunk) => probe.on_body(id, &chunk, now),
-        Event::End(id) => {
-            in_flight.remove(&id);
-            probe.on_end(id, now);
-        }
-        Event::Error(id, err) => {
-            in_flight.remove(&id);
-            on_event(Progress::Failed {
-                id: id.0,
-                error: err.to_string(),
-                at_ms: now,
-            });
-            probe.on_error(id, err, now);
-        }
-        // Handled by the loop before feeding.
-        Event::Blocked(..) => {}
-    }
-}
-
-/// Where an exchange's event stream is.
-enum Phase {
-    Send(
-        std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<gloo_net::http::Response, String>>>,
-        >,
-    ),
-    Body(ExchangeId, ReadableStreamDefaultReader),
-    End(ExchangeId),
-    Over,
-}
-
-/// One HTTP exchange as a stream: `Head`, `Body`*, then `End` or `Error`.
-/// Chunks are pulled only when the loop asks, so a fast server cannot run
-/// ahead of the probe's body cap.
+/// One HTTP exchange through the browser's fetch; a cancelled one aborts it
+/// (and with it the body's reader). A fetch that fails before any response,
+/// or a redirect the browser hides, stops the whole check ([`Blocked`]).
 ///
 /// The browser sends `Accept-Encoding` itself (the page may not) and its
 /// `ReadableStream` yields decoded bytes, so the core's body cap counts what
 /// was decoded: a gzip bomb is over the cap after 4 MiB of output, not of
-/// input, and reading stops there (the reader is aborted on `Cancel`).
-fn exchange(
-    id: ExchangeId,
-    request: HttpRequest,
-    abort: Option<&AbortController>,
-) -> LocalBoxStream<'static, Event> {
+/// input, and reading stops there.
+fn exchange(request: HttpRequest) -> impl Stream<Item = Event<Blocked>> {
     let url = request.url.clone();
-    let signal = abort.map(|a| a.signal());
+    let abort = AbortController::new().ok();
+    let signal = abort.as_ref().map(AbortController::signal);
     let send = async move {
-        let req = build_fetch(&request, signal.as_ref())?;
-        req.send().await.map_err(|e| e.to_string())
+        let fetched = match build_fetch(&request, signal.as_ref()) {
+            Ok(req) => req.send().await.map_err(|e| e.to_string()),
+            Err(detail) => Err(detail),
+        };
+        let resp = match fetched {
+            Ok(resp) => resp,
+            Err(detail) => return Err(Event::Stop(Blocked::Fetch { url, detail })),
+        };
+        if resp.type_() == ResponseType::Opaqueredirect {
+            return Err(Event::Stop(Blocked::OpaqueRedirect { url }));
+        }
+        let body = resp
+            .body()
+            .and_then(|b| {
+                b.get_reader()
+                    .dyn_into::<ReadableStreamDefaultReader>()
+                    .ok()
+            })
+            .map(body_chunks);
+        Ok(Response {
+            status: resp.status(),
+            headers: resp.headers().entries().collect(),
+            // A null body (204, 304): the head is all there is.
+            body,
+        })
     };
-    let first = Phase::Send(Box::pin(send));
-    stream::unfold(first, move |phase| {
-        let url = url.clone();
-        async move {
-            match phase {
-                Phase::Send(fut) => match fut.await {
-                    Ok(resp) => {
-                        if resp.type_() == ResponseType::Opaqueredirect {
-                            return Some((
-                                Event::Blocked(id, Blocked::OpaqueRedirect { url }),
-                                Phase::Over,
-                            ));
-                        }
-                        let status = resp.status();
-                        let headers: Headers = resp.headers().entries().collect();
-                        let next = match resp.body().and_then(|b| {
-                            b.get_reader()
-                                .dyn_into::<ReadableStreamDefaultReader>()
-                                .ok()
-                        }) {
-                            Some(reader) => Phase::Body(id, reader),
-                            // A null body (204, 304): the head is all there is.
-                            None => Phase::End(id),
-                        };
-                        Some((Event::Head(id, status, headers), next))
-                    }
-                    Err(detail) => Some((
-                        Event::Blocked(id, Blocked::Fetch { url, detail }),
-                        Phase::Over,
-                    )),
-                },
-                Phase::Body(id, reader) => match read_chunk(&reader).await {
-                    Ok(Some(chunk)) => Some((Event::Body(id, chunk), Phase::Body(id, reader))),
-                    Ok(None) => Some((Event::End(id), Phase::Over)),
-                    Err(message) => Some((
-                        Event::Error(id, TransportError::Connection { message }),
-                        Phase::Over,
-                    )),
-                },
-                Phase::End(id) => Some((Event::End(id), Phase::Over)),
-                Phase::Over => None,
-            }
+    drive::exchange(send, move || {
+        if let Some(abort) = abort {
+            abort.abort();
         }
     })
-    .boxed_local()
+}
+
+/// A body's chunks, read from its stream one at a time as they are asked for.
+fn body_chunks(
+    reader: ReadableStreamDefaultReader,
+) -> impl Stream<Item = Result<Vec<u8>, TransportError>> {
+    stream::unfold(reader, |reader| async move {
+        match read_chunk(&reader).await {
+            Ok(Some(chunk)) => Some((Ok(chunk), reader)),
+            Ok(None) => None,
+            Err(message) => Some((Err(TransportError::Connection { message }), reader)),
+        }
+    })
 }
 
 /// The next chunk of a body: `Ok(None)` at its end.

@@ -1,62 +1,33 @@
-//! Start here: the Worker's host loop for the core probe (the Worker's twin of
+//! Start here: the Worker's fetch for the core probe loop
+//! (`mcprobe_core::drive`, shared with the page; the CLI's twin is
 //! `crates/cli/src/host.rs`).
 //!
-//! The core decides everything; this file only does I/O with the Workers
-//! runtime. `Probe::poll` hands out an [`Action`]: each `Http` becomes a
-//! `worker::Fetch` (redirects MANUAL: the core follows and counts them
-//! itself) whose response streams back as events (head, body chunks, end or
-//! error); `Cancel` aborts that fetch; `Wait` waits for the next event or a
-//! `worker::Delay`, whichever is first. Several exchanges can be in flight at
-//! once (the legacy HTTP+SSE transport keeps its GET stream open while it
-//! POSTs), so every exchange is a stream of events in one `SelectAll`.
+//! The core decides everything, and the loop is the core's; this file only
+//! does I/O with the Workers runtime: each HTTP exchange is a `worker::Fetch`
+//! (redirects MANUAL: the core follows and counts them itself) whose
+//! response streams back chunk by chunk; a cancelled exchange aborts its
+//! fetch; the timer is a `worker::Delay`.
 //!
 //! Before any fetch, the request's URL goes through the same [`Policy`] as the
 //! URL typed into `/api/check`: a public server must not be able to redirect
 //! the probe to a private or metadata address.
 //!
-//! Time is `Date.now()`: the Worker is the host, so reading the clock here is
+//! Time is `Date.now()` (`clock.rs`): the Worker is the host, so reading the clock is
 //! fine (the core stays pure). In workerd it only advances across I/O, which
 //! is exactly where the probe measures.
 
-use std::collections::HashMap;
-use std::pin::Pin;
+use std::convert::Infallible;
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
-use futures_util::stream::{self, AbortHandle, Abortable, LocalBoxStream, SelectAll};
-use futures_util::StreamExt;
-use mcprobe_core::http::{ExchangeId, Headers, HttpRequest, Method, TlsErrorKind, TransportError};
-use mcprobe_core::{Action, Probe, ProbeConfig, Verdict};
+use futures_util::stream::{LocalBoxStream, StreamExt};
+use mcprobe_core::drive::{self, Event, Host, Response};
+use mcprobe_core::http::{ExchangeId, HttpRequest, Method, TlsErrorKind, TransportError};
+use mcprobe_core::{Probe, ProbeConfig, Verdict};
 use worker::{
-    AbortController, ByteStream, Delay, Fetch, RequestInit, RequestRedirect, SecureTransport,
-    Socket,
+    AbortController, Delay, Fetch, RequestInit, RequestRedirect, SecureTransport, Socket,
 };
 
 use crate::target::Policy;
-
-/// What an exchange reports back to the loop.
-enum Event {
-    Head(ExchangeId, u16, Headers),
-    Body(ExchangeId, Vec<u8>),
-    End(ExchangeId),
-    Error(ExchangeId, TransportError),
-}
-
-/// An exchange in flight: how to stop it.
-struct InFlight {
-    /// Ends the event stream (it leaves the `SelectAll` at its next poll).
-    stream: AbortHandle,
-    /// Tells the runtime to drop the subrequest's connection, so an endless
-    /// SSE stream does not outlive the probe.
-    fetch: AbortController,
-}
-
-impl InFlight {
-    fn stop(self) {
-        self.stream.abort();
-        self.fetch.abort();
-    }
-}
 
 pub use crate::clock::{now_ms, now_rfc3339};
 
@@ -75,159 +46,79 @@ pub async fn run_with_snapshot(
 ) -> Result<(Verdict, Option<mcprobe_core::fingerprint::Snapshot>), String> {
     cfg.preflight = false;
     cfg.stdio = false;
-    let mut probe = Probe::new(cfg, now_ms()).map_err(|e| e.to_string())?;
-    let mut events: SelectAll<Abortable<LocalBoxStream<'static, Event>>> = SelectAll::new();
-    let mut in_flight: HashMap<ExchangeId, InFlight> = HashMap::new();
-
-    let verdict = loop {
-        match probe.poll(now_ms()) {
-            Action::Http { id, request, .. } => {
-                if let Err(refusal) = policy.check_str(&request.url) {
-                    probe.on_error(
-                        id,
-                        TransportError::Other {
-                            message: format!("not fetched: {}", refusal.describe()),
-                        },
-                        now_ms(),
-                    );
-                    continue;
-                }
-                let fetch = AbortController::default();
-                let exchange = exchange(id, request, &fetch);
-                let (stream, handle) = stream::abortable(exchange);
-                events.push(stream);
-                in_flight.insert(
-                    id,
-                    InFlight {
-                        stream: handle,
-                        fetch,
-                    },
-                );
-            }
-            Action::Cancel { id } => {
-                if let Some(f) = in_flight.remove(&id) {
-                    f.stop();
-                }
-            }
-            Action::Connect { id, .. } => {
-                // Never asked for with preflight off; answer rather than hang.
-                probe.on_error(
-                    id,
-                    TransportError::Other {
-                        message: "a Worker cannot do a connect preflight".into(),
-                    },
-                    now_ms(),
-                );
-            }
-            Action::StdioWrite { .. } => {}
-            Action::Wait { until_ms } => {
-                let wait = Duration::from_millis(until_ms.saturating_sub(now_ms()).max(1));
-                let delay = Delay::from(wait);
-                let event = if events.is_empty() {
-                    // An empty SelectAll is "ended" at once: only the timer can wake us.
-                    delay.await;
-                    None
-                } else {
-                    match select(events.next(), delay).await {
-                        Either::Left((event, _)) => event,
-                        Either::Right(((), _)) => None,
-                    }
-                };
-                if let Some(event) = event {
-                    feed(&mut probe, &mut in_flight, event);
-                }
-            }
-            Action::Done(v) => break *v,
-        }
-    };
-    for (_, f) in in_flight.drain() {
-        f.stop();
-    }
-    Ok((verdict, probe.snapshot().cloned()))
-}
-
-fn feed(probe: &mut Probe, in_flight: &mut HashMap<ExchangeId, InFlight>, event: Event) {
-    let now = now_ms();
-    match event {
-        Event::Head(id, status, headers) => probe.on_head(id, status, headers, now),
-        Event::Body(id, chunk) => probe.on_body(id, &chunk, now),
-        Event::End(id) => {
-            in_flight.remove(&id);
-            probe.on_end(id, now);
-        }
-        Event::Error(id, err) => {
-            in_flight.remove(&id);
-            probe.on_error(id, err, now);
-        }
+    let probe = Probe::new(cfg, now_ms()).map_err(|e| e.to_string())?;
+    match drive::run(probe, &mut Edge { policy }).await {
+        Ok(done) => Ok(done),
+        Err(never) => match never {},
     }
 }
 
-/// Where an exchange's event stream is.
-enum Phase {
-    Send(Pin<Box<dyn std::future::Future<Output = worker::Result<worker::Response>>>>),
-    Body(ExchangeId, ByteStream),
-    End(ExchangeId),
-    Over,
+/// The Worker as the probe loop's host.
+struct Edge {
+    policy: Policy,
 }
 
-/// One HTTP exchange as a stream: `Head`, `Body`*, then `End` or `Error`.
-/// Chunks are pulled only when the loop asks, so a fast server cannot run
-/// ahead of the probe's body cap.
+impl Host for Edge {
+    type Stop = Infallible;
+    type Exchange = LocalBoxStream<'static, Event>;
+
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+
+    fn sleep(&self, ms: u64) -> impl std::future::Future<Output = ()> {
+        Delay::from(Duration::from_millis(ms))
+    }
+
+    fn send(
+        &mut self,
+        _: ExchangeId,
+        request: HttpRequest,
+    ) -> Result<Self::Exchange, TransportError> {
+        if let Err(refusal) = self.policy.check_str(&request.url) {
+            return Err(TransportError::Other {
+                message: format!("not fetched: {}", refusal.describe()),
+            });
+        }
+        Ok(exchange(request).boxed_local())
+    }
+}
+
+/// One HTTP exchange through the runtime's fetch; a cancelled one aborts its
+/// subrequest, so an endless SSE stream does not outlive the probe.
 ///
 /// The runtime's fetch asks for and decodes gzip and brotli itself, so the
 /// `ByteStream` chunks are decoded bytes and the core's body cap counts what
 /// was decoded: a gzip bomb is over the cap after 4 MiB of output, not of
 /// input. (A `Content-Length`, if the runtime passes one on, is the encoded
 /// size; the core uses it only to refuse a body that says it is over the cap.)
-fn exchange(
-    id: ExchangeId,
-    request: HttpRequest,
-    abort: &AbortController,
-) -> LocalBoxStream<'static, Event> {
+fn exchange(request: HttpRequest) -> impl futures_util::Stream<Item = Event> {
     let target = Target::of(&request.url);
+    let abort = AbortController::default();
     let signal = abort.signal();
     let send = async move {
-        let fetch = build_fetch(&request)?;
-        fetch.send_with_signal(&signal).await
+        let fetched = match build_fetch(&request) {
+            Ok(fetch) => fetch.send_with_signal(&signal).await,
+            Err(e) => Err(e),
+        };
+        let mut resp = match fetched {
+            Ok(resp) => resp,
+            Err(e) => return Err(Event::Error(diagnose(&error_text(&e), &target).await)),
+        };
+        let authority = target.authority();
+        let body = resp.stream().ok().map(|chunks| {
+            chunks.map(move |chunk| {
+                chunk.map_err(|e| classify_fetch_error(&error_text(&e), &authority))
+            })
+        });
+        Ok(Response {
+            status: resp.status_code(),
+            headers: resp.headers().entries().collect(),
+            // A null body (204, 304): the head is all there is.
+            body,
+        })
     };
-    let first = Phase::Send(Box::pin(send));
-    stream::unfold(first, move |phase| {
-        let target = target.clone();
-        async move {
-            match phase {
-                Phase::Send(fut) => match fut.await {
-                    Ok(mut resp) => {
-                        let status = resp.status_code();
-                        let headers: Headers = resp.headers().entries().collect();
-                        let next = match resp.stream() {
-                            Ok(body) => Phase::Body(id, body),
-                            // A null body (204, 304): the head is all there is.
-                            Err(_) => Phase::End(id),
-                        };
-                        Some((Event::Head(id, status, headers), next))
-                    }
-                    Err(e) => {
-                        let error = diagnose(&error_text(&e), &target).await;
-                        Some((Event::Error(id, error), Phase::Over))
-                    }
-                },
-                Phase::Body(id, mut body) => match body.next().await {
-                    Some(Ok(chunk)) => Some((Event::Body(id, chunk), Phase::Body(id, body))),
-                    Some(Err(e)) => Some((
-                        Event::Error(
-                            id,
-                            classify_fetch_error(&error_text(&e), &target.authority()),
-                        ),
-                        Phase::Over,
-                    )),
-                    None => Some((Event::End(id), Phase::Over)),
-                },
-                Phase::End(id) => Some((Event::End(id), Phase::Over)),
-                Phase::Over => None,
-            }
-        }
-    })
-    .boxed_local()
+    drive::exchange(send, move || abort.abort())
 }
 
 /// Host and port of a request, for the connect diagnosis and messages.

@@ -17,8 +17,10 @@
 
 use std::collections::BTreeMap;
 
+use mcprobe_monitor::alerts::UnreadableAlerts;
+use mcprobe_monitor::error::ValidationError;
 use mcprobe_monitor::monitor::{self, MonitorSpec};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use worker::{Env, Method, Request, Response};
 
 use crate::api::{self, ApiError, ALLOW_LOOPBACK_VAR};
@@ -45,6 +47,9 @@ pub struct Monitor {
     pub secret_headers: Vec<String>,
     /// `api` (registered through the API) or `registry` (the crawl's).
     pub source: String,
+    /// The stored `alerts_json` no longer reads: `spec.alerts` is empty, this
+    /// says why, the cron logs it on every probe and the admin GET shows it.
+    pub alerts_unreadable: Option<UnreadableAlerts>,
 }
 
 impl Monitor {
@@ -62,10 +67,21 @@ impl Monitor {
         }
         v
     }
+
+    /// What the admin sees: the public view, plus `alerts_error` when the
+    /// stored alert config cannot be read (so nobody is paged for it).
+    pub fn admin_json(&self) -> Value {
+        let mut v = self.public_json();
+        if let (Value::Object(o), Some(bad)) = (&mut v, &self.alerts_unreadable) {
+            o.insert("alerts_error".into(), bad.json());
+        }
+        v
+    }
 }
 
-pub(crate) fn core_err(e: monitor::ApiError) -> ApiError {
-    ApiError::new(e.status, e.error, e.hint)
+/// A refusal of what the client sent is a 400 with its `{"error", "hint"}`.
+pub(crate) fn core_err(e: ValidationError) -> ApiError {
+    ApiError::new(400, e.error, e.hint)
 }
 
 pub(crate) fn db_err(e: String) -> ApiError {
@@ -155,7 +171,7 @@ pub async fn one(req: Request, env: &Env, id: &str) -> Result<Response, ApiError
         }
         _ => {
             let m = load_or_404(env, id).await?;
-            ok_json(200, m.public_json())
+            ok_json(200, m.admin_json())
         }
     }
 }
@@ -226,6 +242,11 @@ async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     ok_json(201, json!({ "id": id }))
 }
 
+/// The `alerts_json` column: the object as the user wrote it.
+fn alerts_json(spec: &MonitorSpec) -> String {
+    serde_json::to_string(&spec.alerts).unwrap_or_else(|_| "{}".into())
+}
+
 fn spec_params(id: &str, spec: &MonitorSpec, now_ms: u64) -> Vec<Param> {
     vec![
         Param::text(id),
@@ -235,7 +256,7 @@ fn spec_params(id: &str, spec: &MonitorSpec, now_ms: u64) -> Vec<Param> {
         Param::int(u64::from(spec.public)),
         Param::opt_text(spec.runbook_url.as_deref()),
         Param::text(serde_json::to_string(&spec.headers).unwrap_or_else(|_| "{}".into())),
-        Param::text(Value::Object(spec.alerts.clone()).to_string()),
+        Param::text(alerts_json(spec)),
         Param::int(now_ms),
     ]
 }
@@ -246,6 +267,16 @@ async fn patch(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiErr
     let m = load_or_404(env, id).await?;
     let spec = monitor::apply_patch(&m.spec, &body).map_err(core_err)?;
     check_target(&spec.url, env)?;
+    // A patch that does not send "alerts" keeps an unreadable stored config
+    // as it is (still reported) rather than overwriting it with nothing.
+    let alerts_unreadable = match body.get("alerts") {
+        None => m.alerts_unreadable.clone(),
+        Some(_) => None,
+    };
+    let alerts = match &alerts_unreadable {
+        Some(bad) => bad.stored.clone(),
+        None => alerts_json(&spec),
+    };
     let store = D1Store::from_env(env).map_err(db_err)?;
     store
         .exec(
@@ -257,14 +288,18 @@ async fn patch(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiErr
                 Param::int(u64::from(spec.public)),
                 Param::opt_text(spec.runbook_url.as_deref()),
                 Param::text(serde_json::to_string(&spec.headers).unwrap_or_else(|_| "{}".into())),
-                Param::text(Value::Object(spec.alerts.clone()).to_string()),
+                Param::text(alerts),
                 Param::text(id),
             ],
         )
         .await
         .map_err(db_err)?;
-    let m = Monitor { spec, ..m };
-    ok_json(200, m.public_json())
+    let m = Monitor {
+        spec,
+        alerts_unreadable,
+        ..m
+    };
+    ok_json(200, m.admin_json())
 }
 
 async fn maintenance(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
@@ -471,8 +506,9 @@ async fn load_or_404(env: &Env, id: &str) -> Result<Monitor, ApiError> {
 fn from_row(row: &Value) -> Option<Monitor> {
     let headers: BTreeMap<String, String> =
         serde_json::from_str(col_str(row, "headers_json")).unwrap_or_default();
-    let alerts: Map<String, Value> =
-        serde_json::from_str(col_str(row, "alerts_json")).unwrap_or_default();
+    // Never `unwrap_or_default` here: an empty config would page nobody
+    // without a word.
+    let (alerts, alerts_unreadable) = UnreadableAlerts::read(col_str(row, "alerts_json"));
     let id = col_str(row, "id");
     if id.is_empty() {
         return None;
@@ -504,6 +540,7 @@ fn from_row(row: &Value) -> Option<Monitor> {
             "" => "api".to_string(),
             s => s.to_string(),
         },
+        alerts_unreadable,
     })
 }
 
@@ -577,5 +614,52 @@ mod tests {
             "{public}"
         );
         assert!(from_row(&serde_json::json!({"url": "x"})).is_none());
+    }
+
+    fn row(alerts_json: &str) -> Value {
+        json!({"id": "m1", "url": "https://e.com/mcp", "name": "m", "interval_s": 60,
+               "public": 1, "headers_json": "{}", "alerts_json": alerts_json})
+    }
+
+    #[test]
+    fn a_stored_alert_config_is_read_once_into_its_type() {
+        let stored = r#"{"webhook":{"url":"https://h.example.com/x"}}"#;
+        let m = from_row(&row(stored)).expect("a monitor");
+        assert!(m.alerts_unreadable.is_none());
+        assert_eq!(m.spec.alerts.channels.len(), 1);
+        // Written back byte for byte as it was stored.
+        assert_eq!(alerts_json(&m.spec), stored);
+        assert!(m.admin_json().get("alerts_error").is_none());
+    }
+
+    #[test]
+    fn an_unreadable_stored_alert_config_is_shown_not_dropped() {
+        for stored in [
+            r#"{"slack":{"url":"ftp://hooks.example.com/s3cret"}}"#,
+            "{not json",
+        ] {
+            let m = from_row(&row(stored)).expect("still a monitor (it is still probed)");
+            assert!(m.spec.alerts.channels.is_empty());
+            let bad = m.alerts_unreadable.as_ref().expect("reported");
+            assert_eq!(bad.stored, stored, "kept for an unrelated PATCH");
+            let admin = m.admin_json();
+            assert!(admin["alerts_error"]["error"].is_string(), "{admin}");
+            assert!(!admin.to_string().contains("s3cret"), "{admin}");
+            // Not on the public list: it would name the alert routing.
+            assert!(m.public_json().get("alerts_error").is_none());
+        }
+    }
+
+    #[test]
+    fn a_validation_error_is_a_400_with_the_same_body() {
+        let e = monitor::validate_new(&json!({"name": "x"})).unwrap_err();
+        let body = e.body();
+        let api = core_err(e);
+        assert_eq!(api.status, 400);
+        assert_eq!(api.body(), body);
+        assert_eq!(
+            api.body(),
+            r#"{"error":"\"url\" is missing","hint":"send {\"url\": \"https://example.com/mcp\", \"name\": \"My server\"} plus any of \"interval_s\", \"headers\", \"alerts\", \"runbook_url\", \"public\""}"#
+        );
     }
 }

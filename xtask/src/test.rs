@@ -7,13 +7,16 @@
 //! run with a non-zero exit naming it, and a last line sums the stages up. The
 //! tests get the real MCP peers through `MCPROBE_*` variables with
 //! `MCPROBE_REQUIRE_PEERS=1`, so a missing peer fails CI instead of skipping.
-//! Plain `cargo test` (not nextest): CI reads its "test result:" lines.
+//! Plain `cargo test` (not nextest): CI reads its "test result:" lines. The
+//! edge tests (`crates/edge-tests`, a `wrangler dev` per test) run in a lane
+//! of their own beside the rest of the workspace's tests: together, not one
+//! after the other, since both mostly wait on servers.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::tools::{Tools, WASM_TARGET};
 use crate::{cargo, display_cmd, fmt_duration, run_cmd};
@@ -29,6 +32,9 @@ enum Action {
     Run(Command),
     /// A task of our own (the newcomer's `cargo xtask dev --smoke`).
     Call(fn(&Path) -> Result<()>),
+    /// Commands run at the same time (lanes), their output passed on line by
+    /// line; the stage fails if any of them does.
+    Together(Vec<(&'static str, Command)>),
 }
 
 /// `extra` goes to `cargo test` (e.g. `cargo xtask test -- peers`).
@@ -54,6 +60,11 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
             Action::Call(_) => {
                 "cargo xtask dev --smoke (the demo monitor up, its badge, the page)".to_string()
             }
+            Action::Together(lanes) => lanes
+                .iter()
+                .map(|(name, cmd)| format!("[{name}] {}", display_cmd(cmd)))
+                .collect::<Vec<_>>()
+                .join(" & "),
         };
         println!("==> [{}/{total}] {}: {what}", i + 1, stage.name);
         let stage_started = Instant::now();
@@ -61,6 +72,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
             Action::Install => crate::install_all(root),
             Action::Run(mut cmd) => run_cmd(cmd.current_dir(root)),
             Action::Call(task) => task(root),
+            Action::Together(lanes) => run_together(root, lanes),
         };
         let took = stage_started.elapsed();
         if let Err(e) = result {
@@ -112,22 +124,14 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
         WASM_TARGET,
     ]);
 
-    let mut test = cargo();
-    test.args(["test", "--workspace"]).args(extra);
-    // The paths are computed, not checked, here: the install stage runs first, and
-    // a peer that is still missing then fails the tests by name (REQUIRE_PEERS).
-    test.env("MCPROBE_NODE", tools.node())
-        .env("MCPROBE_EVERYTHING_JS", tools.everything_js())
-        .env("MCPROBE_PY_MCP1", tools.py_mcp1())
-        .env("MCPROBE_PY_MCP2", tools.py_mcp2())
-        .env("MCPROBE_PEERS_DIR", root.join("peers"))
-        .env("MCPROBE_REAL_PEERS_NPM", tools.real_peers_npm())
-        .env("MCPROBE_REAL_PEERS_PY", tools.real_peers_py())
-        .env("MCPROBE_REQUIRE_PEERS", "1")
-        // The edge tests build the Worker (and the browser test the page)
-        // themselves and run them under wrangler dev.
-        .env("MCPROBE_REQUIRE_WORKER", "1")
-        .env("MCPROBE_REQUIRE_BROWSER", "1");
+    // Two lanes at once: the edge tests (a wrangler dev per test, mostly
+    // waiting on workerd and the cron) beside everything else (mostly waiting
+    // on servers and peers). One after the other they were the bulk of CI.
+    let mut rest = test_command(root, tools);
+    rest.args(["--workspace", "--exclude", EDGE_TESTS])
+        .args(extra);
+    let mut edge = test_command(root, tools);
+    edge.args(["-p", EDGE_TESTS]).args(extra);
 
     let mut stages = vec![
         Stage {
@@ -148,7 +152,7 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
         },
         Stage {
             name: "test",
-            action: Action::Run(test),
+            action: Action::Together(vec![("tests", rest), ("edge", edge)]),
         },
     ];
     // Last, as a newcomer would: `cargo xtask dev` on this clone gives the
@@ -160,6 +164,89 @@ fn stages(root: &Path, tools: &Tools, extra: &[&String]) -> Vec<Stage> {
         });
     }
     stages
+}
+
+/// The package whose tests run the Worker under wrangler dev (the edge lane).
+const EDGE_TESTS: &str = "mcprobe-edge-tests";
+
+/// `cargo test` with the real peers wired in (package selection and filter
+/// are the caller's).
+fn test_command(root: &Path, tools: &Tools) -> Command {
+    let mut test = cargo();
+    test.arg("test").current_dir(root);
+    // The paths are computed, not checked, here: the install stage runs first, and
+    // a peer that is still missing then fails the tests by name (REQUIRE_PEERS).
+    test.env("MCPROBE_NODE", tools.node())
+        .env("MCPROBE_EVERYTHING_JS", tools.everything_js())
+        .env("MCPROBE_PY_MCP1", tools.py_mcp1())
+        .env("MCPROBE_PY_MCP2", tools.py_mcp2())
+        .env("MCPROBE_PEERS_DIR", root.join("peers"))
+        .env("MCPROBE_REAL_PEERS_NPM", tools.real_peers_npm())
+        .env("MCPROBE_REAL_PEERS_PY", tools.real_peers_py())
+        .env("MCPROBE_REQUIRE_PEERS", "1")
+        // The edge tests build the Worker (and the browser test the page)
+        // themselves and run them under wrangler dev.
+        .env("MCPROBE_REQUIRE_WORKER", "1")
+        .env("MCPROBE_REQUIRE_BROWSER", "1");
+    test
+}
+
+/// Runs the lanes at once and waits for all of them. Each output line is
+/// printed whole and unchanged as it comes (CI reads the `test result:`
+/// lines; a failing test names itself in libtest's `failures:` block). Fails
+/// naming every lane that failed.
+fn run_together(root: &Path, lanes: Vec<(&'static str, Command)>) -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let mut running = Vec::new();
+    let mut printers = Vec::new();
+    for (name, mut cmd) in lanes {
+        let line = display_cmd(&cmd);
+        let mut child = cmd
+            .current_dir(root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("could not start `{line}`"))?;
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            printers.push(std::thread::spawn(move || {
+                for text in BufReader::new(stream).lines().map_while(|l| l.ok()) {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{text}");
+                }
+            }));
+        }
+        running.push((name, line, child));
+    }
+    let mut failed = Vec::new();
+    for (name, line, mut child) in running {
+        match child.wait() {
+            Ok(status) if status.success() => println!("[{name}] done: `{line}`"),
+            Ok(status) => failed.push(format!("{name} (`{line}`: {status})")),
+            Err(e) => failed.push(format!("{name} (`{line}`: {e})")),
+        }
+    }
+    for printer in printers {
+        let _ = printer.join();
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        bail!("failed: {}", failed.join(", "))
+    }
 }
 
 /// `xtask test: ok: tools 0.1s, fmt 0.4s, ... (total 1m02s)` or, on failure,
@@ -221,28 +308,49 @@ mod tests {
         // A filtered run (`cargo xtask test -- peers`) is only those tests.
         let filtered = super::stages(root, &tools, &[&"peers".to_string()]);
         assert_eq!(filtered.len(), 5);
-        let Action::Run(test) = &stages[4].action else {
-            panic!("the test stage runs a command");
+        let Action::Together(lanes) = &stages[4].action else {
+            panic!("the test stage runs its lanes together");
         };
-        let envs: Vec<(String, String)> = test
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
-            .collect();
-        for key in [
-            "MCPROBE_NODE",
-            "MCPROBE_EVERYTHING_JS",
-            "MCPROBE_PY_MCP1",
-            "MCPROBE_PY_MCP2",
-            "MCPROBE_PEERS_DIR",
-            "MCPROBE_REAL_PEERS_NPM",
-            "MCPROBE_REAL_PEERS_PY",
-        ] {
-            let value = envs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-            assert!(
-                value.is_some_and(|v| v.starts_with("/repo/")),
-                "{key} = {value:?}"
-            );
+        // Every test runs in exactly one lane: the edge package in its own,
+        // the rest of the workspace without it.
+        let args = |cmd: &Command| -> Vec<String> {
+            cmd.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(lanes.len(), 2);
+        assert_eq!(
+            args(&lanes[0].1),
+            ["test", "--workspace", "--exclude", EDGE_TESTS]
+        );
+        assert_eq!(args(&lanes[1].1), ["test", "-p", EDGE_TESTS]);
+        let Action::Together(filtered_lanes) = &filtered[4].action else {
+            panic!("the filtered test stage runs its lanes together");
+        };
+        for (_, lane) in filtered_lanes {
+            assert_eq!(args(lane).last().map(String::as_str), Some("peers"));
         }
-        assert!(envs.contains(&("MCPROBE_REQUIRE_PEERS".into(), "1".into())));
+        for (lane, test) in lanes {
+            let envs: Vec<(String, String)> = test
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+                .collect();
+            for key in [
+                "MCPROBE_NODE",
+                "MCPROBE_EVERYTHING_JS",
+                "MCPROBE_PY_MCP1",
+                "MCPROBE_PY_MCP2",
+                "MCPROBE_PEERS_DIR",
+                "MCPROBE_REAL_PEERS_NPM",
+                "MCPROBE_REAL_PEERS_PY",
+            ] {
+                let value = envs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+                assert!(
+                    value.is_some_and(|v| v.starts_with("/repo/")),
+                    "{lane}: {key} = {value:?}"
+                );
+            }
+            assert!(envs.contains(&("MCPROBE_REQUIRE_PEERS".into(), "1".into())));
+        }
     }
 }

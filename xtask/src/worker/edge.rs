@@ -332,14 +332,12 @@ pub fn start_wrangler_dev(paths: &EdgePaths, opts: &DevOptions) -> Result<Wrangl
 
     write_dev_vars(&config)?;
 
-    let mut migrate = paths.command(&paths.wrangler())?;
-    migrate
-        .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
-        .arg(&config);
-    if let Some(dir) = &opts.persist_to {
-        migrate.arg("--persist-to").arg(dir);
+    match &opts.persist_to {
+        // A fresh state (every test's): a copy of the migrated template.
+        Some(dir) if !dir.exists() => seed_migrated_state(paths, &config, dir)?,
+        // wrangler's default or a kept state: bring it up to date in place.
+        kept => apply_migrations(paths, &config, kept.as_deref())?,
     }
-    run_logged(&mut migrate, "wrangler d1 migrations apply", false)?;
 
     let log =
         File::create(&opts.log).with_context(|| format!("creating {}", opts.log.display()))?;
@@ -478,6 +476,68 @@ fn write_prebuilt_config(paths: &EdgePaths, port: u16) -> Result<PathBuf> {
     std::fs::write(&tmp, derived).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
+}
+
+/// `wrangler d1 migrations apply` on the local D1 under `persist_to`.
+fn apply_migrations(paths: &EdgePaths, config: &Path, persist_to: Option<&Path>) -> Result<()> {
+    let mut migrate = paths.command(&paths.wrangler())?;
+    migrate
+        .args(["d1", "migrations", "apply", "DB", "--local", "--config"])
+        .arg(config);
+    if let Some(dir) = persist_to {
+        migrate.arg("--persist-to").arg(dir);
+    }
+    run_logged(&mut migrate, "wrangler d1 migrations apply", false)
+}
+
+/// Fills the empty state directory `dir` with a local D1 that has every
+/// migration applied, copied from a template made once per set of
+/// migrations. Applying them is a wrangler run of several seconds of CPU, and
+/// the edge tests start twenty-odd Workers: the template keeps that to one.
+/// The template's name is a hash of `migrations/` and `wrangler.toml`, so an
+/// edited migration makes a new one; it is built under a private name and
+/// renamed into place, so test processes running at once never see half of it.
+fn seed_migrated_state(paths: &EdgePaths, config: &Path, dir: &Path) -> Result<()> {
+    let templates = paths.root.join("target/edge-tests/d1-templates");
+    let template = templates.join(format!("{:016x}", schema_key(&paths.root)?));
+    if !template.join("ready").exists() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let building = templates.join(format!("building-{}-{nanos}", std::process::id()));
+        apply_migrations(paths, config, Some(&building.join("state")))?;
+        File::create(building.join("ready")).context("marking the D1 template ready")?;
+        // Another process may have won the race: its template is as good as ours.
+        if std::fs::rename(&building, &template).is_err() {
+            let _ = std::fs::remove_dir_all(&building);
+        }
+        if !template.join("ready").exists() {
+            bail!("the D1 template {} was not made", template.display());
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    copy_dir(&template.join("state"), dir, &[])
+}
+
+/// FNV-1a over the migrations (names and contents, in name order) and
+/// wrangler.toml: the identity of a migrated local D1.
+fn schema_key(root: &Path) -> Result<u64> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("migrations"))
+        .context("reading migrations/")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    files.push(root.join("wrangler.toml"));
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        for b in name.unwrap_or_default().bytes().chain(bytes) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    Ok(hash)
 }
 
 /// Copies the files of `from` (recursively) into `to`, but not the

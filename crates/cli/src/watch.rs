@@ -157,12 +157,10 @@ pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
             ))
             .into());
         }
-        let n = store
-            .conn()
-            .execute("DELETE FROM baselines WHERE monitor_id = ?1", [monitor_id])?;
+        let had = store::forget_baseline(store.conn(), monitor_id)?;
         println!(
             "{}",
-            if n > 0 {
+            if had {
                 format!("baseline of {monitor_id} forgotten; the next probe records the current tool list")
             } else {
                 format!("{monitor_id} had no baseline yet")
@@ -239,7 +237,7 @@ fn status(cfg: &config::WatchConfig) -> anyhow::Result<i32> {
         for d in &rows {
             println!(
                 "  #{} {} {} -> {}: {} attempt(s){}{} at {}",
-                d.id,
+                d.key,
                 d.monitor_id,
                 d.event,
                 d.channel_name,

@@ -237,7 +237,7 @@ fn probes(state: &Path) -> u64 {
     db(state)
         .and_then(|c| {
             c.query_row(
-                "SELECT probes FROM monitor_state WHERE monitor_id = 'switch'",
+                "SELECT probes FROM watch_probes WHERE monitor_id = 'switch'",
                 [],
                 |r| r.get::<_, i64>(0),
             )
@@ -251,9 +251,9 @@ fn outbox(state: &Path) -> Vec<(String, String, String, i64)> {
     let Some(c) = db(state) else {
         return Vec::new();
     };
-    let Ok(mut st) =
-        c.prepare("SELECT event, channel_name, status, attempts FROM outbox ORDER BY id")
-    else {
+    let Ok(mut st) = c.prepare(
+        "SELECT event, channel_name, status, attempts FROM deliveries ORDER BY at_ms, key",
+    ) else {
         return Vec::new();
     };
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -443,7 +443,7 @@ fn a_restart_does_not_page_twice_and_recovery_resolves_once_per_channel() {
     let acked = db(&state)
         .and_then(|c| {
             c.query_row(
-                "SELECT json_extract(state_json, '$.incident.acked_at_ms') FROM monitor_state",
+                "SELECT json_extract(state_json, '$.incident.acked_at_ms') FROM alert_state",
                 [],
                 |r| r.get::<_, Option<i64>>(0),
             )

@@ -9,15 +9,18 @@
 //! drive the very same protocol logic, validation and verdict.
 //!
 //! Modules, one concern each:
-//! - [`verdict`]: the public verdict contract (modes, statuses, severities, JSON)
+//! - [`mode`]: the mode ladder, statuses and severities (public codes)
+//! - [`verdict`]: the public verdict contract (the verdict's JSON)
 //! - [`revision`]: released MCP revisions and their eras
 //! - [`http`]: requests, outcomes and transport errors between core and host
 //! - [`sse`]: streaming Server-Sent Events parser
 //! - [`jsonrpc`]: building requests and reading answers leniently
 //! - [`bounded_json`]: parsing answers with bounds on arrays and values
-//! - [`validate`]: the strict judge: spec rules with JSON pointers
-//! - [`classify`]: platform sleep pages, OAuth challenges, auth-flavoured errors
-//! - [`fingerprint`]: canonical tool-list hashing and drift diffs
+//! - [`validate`]: the strict judge: spec rules with JSON pointers, one file
+//!   per rule family (envelope, handshake, tools, call, content, listings)
+//! - [`classify`]: platform sleep pages, OAuth challenges and metadata,
+//!   auth-flavoured errors
+//! - [`fingerprint`]: canonical JSON, tool-list snapshots and drift diffs
 //! - [`safe_call`]: choosing the one call that cannot change anything
 //! - [`runbook`]: what each mode means and the first steps
 //! - [`time`]: RFC 3339 written and read, from milliseconds passed in
@@ -30,6 +33,7 @@ pub mod classify;
 pub mod fingerprint;
 pub mod http;
 pub mod jsonrpc;
+pub mod mode;
 pub mod probe;
 pub mod revision;
 pub mod runbook;

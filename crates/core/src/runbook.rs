@@ -7,7 +7,7 @@
 //! entry to the same shape (3 to 5 steps, each a sentence, a hint of its own).
 //! Commands use `<host>`, `<service>`, `<url>` and `<token>` as placeholders.
 
-use crate::verdict::Mode;
+use crate::mode::Mode;
 
 /// The runbook entry for one mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,7 @@
 //!   its parts under the paths the hosts import
 //! - [`error`]: [`error::ValidationError`], the typed refusal of user input
 //!   (no HTTP in it: the Worker answers it as a 400)
+//! - [`views`]: the public monitor bodies (`GET /api/monitors`, `/status`), shared with the page
 
 pub mod alerting;
 pub mod badge;
@@ -28,5 +29,6 @@ pub mod monitor;
 pub mod rollup;
 pub mod schedule;
 pub mod stats;
+pub mod views;
 
 pub use alerting::{alerts, notify, policy};

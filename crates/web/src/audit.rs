@@ -12,11 +12,11 @@
 //! texts come from the network: text nodes only.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api;
+use crate::failure;
 
 /// One line of the summary's per-mode table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -119,27 +119,20 @@ fn colour(bucket: &str) -> &'static str {
 /// `/audit`.
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let data: RwSignal<Option<Result<Summary, String>>> = RwSignal::new(None);
-    spawn_local(async move {
-        let got = api::get_json("/api/registry/summary").await.and_then(|v| {
-            serde_json::from_value::<Summary>(v)
-                .map_err(|e| format!("the summary did not parse: {e}"))
-        });
-        data.set(Some(got));
-    });
+    let data = LocalResource::new(|| api::get::<Summary>("/api/registry/summary", "the summary"));
     view! {
         <section class="audit" aria-labelledby="audit-title">
             <h1 id="audit-title">"Registry audit"</h1>
-            {move || match data.get() {
-                None => view! { <p class="note">"Loading the audit…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Some(Ok(s)) => loaded(s).into_any(),
-            }}
+            <Suspense fallback=|| view! { <p class="note">"Loading the audit…"</p> }>
+                <ErrorBoundary fallback=failure::alert>
+                    {move || Suspend::new(async move { data.await.map(loaded) })}
+                </ErrorBoundary>
+            </Suspense>
         </section>
     }
 }
 
-fn loaded(s: Summary) -> impl IntoView {
+fn loaded(s: Summary) -> AnyView {
     let probed = s.monitors.probed;
     let loud = s.bucket("loud");
     let quiet = s.bucket("quiet");
@@ -204,6 +197,7 @@ fn loaded(s: Summary) -> impl IntoView {
         <h2>"The crawl"</h2>
         {crawl_facts(&s)}
     }
+    .into_any()
 }
 
 fn crawl_facts(s: &Summary) -> impl IntoView {

@@ -28,23 +28,22 @@
 //! plus one incident row and, per delivery, its outbox row and two updates
 //! per attempt (the claim, the outcome).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use futures_util::future::join_all;
 use mcprobe_core::Verdict;
 use mcprobe_monitor::alerts::{self, AlertConfig, Delivery};
-use mcprobe_monitor::policy::{
-    Event, EventKind, MaintenanceWindow, Observation, Policy, PolicyConfig, PolicyState,
-};
+use mcprobe_monitor::policy::{Event, MaintenanceWindow, Observation, Policy, PolicyConfig};
+use mcprobe_store::{alert_state, deliveries, incidents, Statement};
 use serde_json::{json, Value};
-use worker::{Env, Request, Response};
+use worker::Env;
 
-use crate::api::{self, ApiError};
-use crate::monitors::{self, db_err, Monitor};
+use crate::clock;
+use crate::db;
+use crate::error::{db_err, ApiError};
+pub use crate::outbox::AlertOutcome;
 use crate::outbox::{self, CrashPoint, Stopped};
-use crate::probe_host;
-use crate::store::{col_str, col_u64, D1Store, Param, Store};
+use crate::rows::{self, Monitor};
+use crate::state::POLICIES;
+use crate::store::{D1Store, Store};
 use crate::target::Policy as TargetPolicy;
 
 /// `[vars]`: where this deployment's pages live (runbook links in alerts).
@@ -52,20 +51,9 @@ pub const PUBLIC_BASE_VAR: &str = "PUBLIC_BASE";
 /// One delivery attempt's deadline.
 pub const ATTEMPT_TIMEOUT_MS: u64 = outbox::ATTEMPT_TIMEOUT_MS;
 
-thread_local! {
-    static POLICIES: RefCell<HashMap<String, Policy>> = RefCell::new(HashMap::new());
-}
-
-/// Nothing to remember beyond "healthy": no row needed, no tick needed.
-pub fn steady(s: &PolicyState) -> bool {
-    s.incident.is_none()
-        && s.fail_streak == 0
-        && s.flapping.is_none()
-        && s.held.is_empty()
-        && s.reprobes.is_empty()
-        && s.pending_drift.is_none()
-        && !s.in_maintenance
-}
+/// Nothing to remember beyond "healthy": no row needed, no tick needed
+/// (the store's definition of `alert_state.open`).
+pub use mcprobe_store::alert_state::steady;
 
 /// The policy rules of a monitor now (its maintenance and quiet hours).
 pub fn config_of(m: &Monitor, alerts: Option<&AlertConfig>) -> PolicyConfig {
@@ -131,35 +119,6 @@ impl<'a, S: Store> Alerting<'a, S> {
     }
 }
 
-/// What alerting did in one invocation.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AlertOutcome {
-    pub events: u64,
-    pub delivered: u64,
-    pub failed: u64,
-    pub rows_written: u64,
-    /// Outbox rows the cron's sweep tried (left by a dead or failed sender).
-    pub swept: u64,
-    /// Attempts that failed and were put back for a later one.
-    pub deferred: u64,
-    /// The test-only switch stopped the invocation.
-    pub stopped: bool,
-    pub errors: Vec<String>,
-}
-
-impl AlertOutcome {
-    pub fn add(&mut self, other: AlertOutcome) {
-        self.events += other.events;
-        self.delivered += other.delivered;
-        self.failed += other.failed;
-        self.rows_written += other.rows_written;
-        self.swept += other.swept;
-        self.deferred += other.deferred;
-        self.stopped |= other.stopped;
-        self.errors.extend(other.errors);
-    }
-}
-
 impl<'a, S: Store> Alerting<'a, S> {
     /// The monitor's policy, always with the monitor's current rules. A
     /// steady one comes from this isolate's memory; one that is not (an
@@ -174,19 +133,11 @@ impl<'a, S: Store> Alerting<'a, S> {
                 return Policy::with_state(config, p.state().clone());
             }
         }
-        let stored = self
-            .store
-            .rows(
-                "SELECT state_json FROM alert_state WHERE monitor_id = ?",
-                &[Param::text(&m.id)],
-            )
+        // A row that cannot be read (or no database) counts as none.
+        let stored = db::fetch(self.store, &alert_state::load(&m.id))
             .await
             .ok()
-            .and_then(|rows| {
-                rows.first().and_then(|r| {
-                    serde_json::from_str::<PolicyState>(col_str(r, "state_json")).ok()
-                })
-            });
+            .flatten();
         let state = stored
             .or_else(|| memory.map(Policy::into_state))
             .unwrap_or_default();
@@ -215,35 +166,24 @@ impl<'a, S: Store> Alerting<'a, S> {
         } = step;
         let events = events.as_slice();
         let after_steady = steady(policy.state());
-        let mut stmts: Vec<(String, Vec<Param>)> = Vec::new();
+        let mut stmts: Vec<Statement> = Vec::new();
         // Healthy and still healthy: nothing worth a row.
         if !(before_steady && after_steady) {
-            let json = serde_json::to_string(policy.state()).unwrap_or_default();
-            stmts.push((
-                "INSERT INTO alert_state (monitor_id, state_json, open, at_ms) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT(monitor_id) DO UPDATE SET state_json = excluded.state_json, open = excluded.open, at_ms = excluded.at_ms"
-                    .to_string(),
-                vec![
-                    Param::text(&m.id),
-                    Param::text(json),
-                    Param::int(u64::from(!after_steady)),
-                    Param::int(now_ms),
-                ],
-            ));
+            stmts.push(alert_state::save(&m.id, policy.state(), now_ms));
         }
         let ctx = outbox::notify_context(m, &self.public_base);
         let mut sends: Vec<(String, Delivery)> = Vec::new();
         for event in events {
-            stmts.extend(incident_sql(event));
+            stmts.extend(incidents::record(event));
             let Some(cfg) = alerts else { continue };
-            let event_json = serde_json::to_string(event).unwrap_or_default();
             for d in alerts::deliveries(event, cfg, &ctx) {
-                stmts.push(outbox::enqueue(event, &d, &event_json, now_ms));
-                sends.push((outbox::key(event, &d.channel_name), d));
+                let channel = d.channel.code();
+                stmts.push(deliveries::enqueue(event, &d.channel_name, channel, now_ms));
+                sends.push((deliveries::key(event, &d.channel_name), d));
             }
         }
         if !stmts.is_empty() {
-            match self.store.batch(&stmts).await {
+            match db::batch(self.store, &stmts).await {
                 Ok(n) => out.rows_written += n,
                 Err(e) => {
                     out.errors.push(format!(
@@ -331,102 +271,47 @@ impl<'a, S: Store> Alerting<'a, S> {
     }
 }
 
-/// The incident row an event writes, if any.
-fn incident_sql(event: &Event) -> Option<(String, Vec<Param>)> {
-    let (sql, params) = match &event.kind {
-        EventKind::IncidentOpened {
-            id,
-            mode,
-            reason,
-            hint,
-            started_at_ms,
-            ..
-        } => (
-            "INSERT OR IGNORE INTO incidents (id, monitor_id, started_at_ms, announced_at_ms, severity, mode, reason, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                Param::text(id),
-                Param::text(&event.monitor_id),
-                Param::int(*started_at_ms),
-                Param::int(event.at_ms),
-                Param::text(event.severity.as_str()),
-                Param::text(mode.as_str()),
-                Param::text(reason),
-                Param::text(hint),
-            ],
-        ),
-        EventKind::Escalated { id, .. } => (
-            "UPDATE incidents SET severity = ?, escalated_at_ms = ? WHERE id = ?",
-            vec![
-                Param::text(event.severity.as_str()),
-                Param::int(event.at_ms),
-                Param::text(id),
-            ],
-        ),
-        EventKind::IncidentResolved {
-            id,
-            ended_at_ms,
-            duration_ms,
-            ..
-        } => (
-            "UPDATE incidents SET resolved_at_ms = ?, duration_ms = ? WHERE id = ? AND resolved_at_ms IS NULL",
-            vec![
-                Param::int(*ended_at_ms),
-                Param::int(*duration_ms),
-                Param::text(id),
-            ],
-        ),
-        _ => return None,
-    };
-    Some((sql.to_string(), params))
-}
-
 /// The monitors whose policy is not steady (for the cron's tick).
 pub async fn open_monitors<S: Store>(store: &S) -> Result<Vec<String>, String> {
-    let rows = store
-        .rows("SELECT monitor_id FROM alert_state WHERE open = 1", &[])
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| col_str(r, "monitor_id").to_string())
-        .filter(|s| !s.is_empty())
-        .collect())
+    db::fetch(store, &alert_state::open_monitors()).await
 }
 
-/// `POST /api/incidents/{id}/ack` (token).
-pub async fn ack(req: &Request, env: &Env, incident_id: &str) -> Result<Response, ApiError> {
-    monitors::require_admin(req, env)?;
+/// The alerting side of `POST /api/incidents/{id}/ack` (the route is
+/// [`crate::alerts`]'): the incident marked acknowledged, in its row and in
+/// its monitor's policy. Answers the body of the route's 200.
+pub async fn ack(env: &Env, incident_id: &str) -> Result<Value, ApiError> {
     let store = D1Store::from_env(env).map_err(db_err)?;
-    let rows = store
-        .rows(
-            "SELECT monitor_id, acked_at_ms, resolved_at_ms FROM incidents WHERE id = ?",
-            &[Param::text(incident_id)],
-        )
+    let found = db::fetch(&store, &incidents::get(incident_id))
         .await
         .map_err(db_err)?;
-    let Some(row) = rows.first() else {
+    let Some(incident) = found else {
         return Err(ApiError::new(
             404,
             format!("no incident {incident_id:?}"),
             "see GET /api/monitors/{id}/incidents for the ids",
         ));
     };
-    if col_u64(row, "resolved_at_ms").is_some() {
+    if incident.resolved_at_ms.is_some() {
         return Err(ApiError::new(
             409,
             "this incident is resolved already",
             "nothing to acknowledge",
         ));
     }
-    let monitor_id = col_str(row, "monitor_id").to_string();
-    let now = probe_host::now_ms();
-    let m = monitors::load(env, &monitor_id).await?.ok_or_else(|| {
+    let monitor_id = incident.monitor_id;
+    let now = clock::now_ms();
+    let m = rows::load(env, &monitor_id).await?.ok_or_else(|| {
         ApiError::new(
             404,
             "the incident's monitor is gone",
             "nothing to acknowledge",
         )
     })?;
-    let alerting = Alerting::new(&store, monitors::policy(env), &Settings::from_env(env));
+    let alerting = Alerting::new(
+        &store,
+        TargetPolicy::from_env(env),
+        &Settings::from_env(env),
+    );
     let mut policy = alerting.policy(&m, Some(&m.spec.alerts)).await;
     let before_steady = steady(policy.state());
     let known = policy.ack(incident_id, now);
@@ -443,19 +328,11 @@ pub async fn ack(req: &Request, env: &Env, incident_id: &str) -> Result<Response
     if let Some(e) = out.errors.first() {
         return Err(db_err(e.clone()));
     }
-    store
-        .exec(
-            "UPDATE incidents SET acked_at_ms = COALESCE(acked_at_ms, ?) WHERE id = ?",
-            &[Param::int(now), Param::text(incident_id)],
-        )
+    db::run(&store, &incidents::ack(incident_id, now))
         .await
         .map_err(db_err)?;
-    let acked = col_u64(row, "acked_at_ms").unwrap_or(now);
-    api::json_response(
-        200,
-        json!({"id": incident_id, "acked_at_ms": acked, "open_in_policy": known}).to_string(),
-    )
-    .map_err(api::internal)
+    let acked = incident.acked_at_ms.unwrap_or(now);
+    Ok(json!({"id": incident_id, "acked_at_ms": acked, "open_in_policy": known}))
 }
 
 /// The alerting side of `/api/monitors/{id}/incidents`: the incidents the
@@ -465,38 +342,27 @@ pub async fn incidents_json<S: Store>(
     monitor_id: &str,
     limit: u64,
 ) -> Result<Value, String> {
-    let incidents = store
-        .rows(
-            "SELECT id, started_at_ms, announced_at_ms, severity, mode, reason, hint, acked_at_ms, escalated_at_ms, resolved_at_ms, duration_ms FROM incidents WHERE monitor_id = ? ORDER BY started_at_ms DESC LIMIT ?",
-            &[Param::text(monitor_id), Param::int(limit)],
-        )
-        .await?;
-    let deliveries = store
-        .rows(
-            "SELECT incident_id, event, severity, channel_name, channel, at_ms, status, attempts, http_status, error, done_at_ms FROM deliveries WHERE monitor_id = ? ORDER BY at_ms DESC LIMIT 500",
-            &[Param::text(monitor_id)],
-        )
-        .await?;
+    let incident_rows = db::fetch(store, &incidents::of_monitor(monitor_id, limit)).await?;
+    let delivery_rows = db::fetch(store, &deliveries::of_monitor(monitor_id, 500)).await?;
     let mut out = Vec::new();
-    for inc in &incidents {
-        let id = col_str(inc, "id");
-        let mine: Vec<&Value> = deliveries
+    for inc in &incident_rows {
+        let mine: Vec<&deliveries::Record> = delivery_rows
             .iter()
-            .filter(|d| col_str(d, "incident_id") == id)
+            .filter(|d| d.incident_id.as_deref() == Some(inc.id.as_str()))
             .collect();
-        let mut v = inc.clone();
+        let mut v = json!(inc);
         v["deliveries"] = json!(mine);
         out.push(v);
     }
     // Deliveries of events without an incident (drift, digests, flapping
     // outside one), so none is ever out of sight.
-    let other: Vec<&Value> = deliveries
+    let other: Vec<&deliveries::Record> = delivery_rows
         .iter()
-        .filter(|d| d.get("incident_id").is_none_or(Value::is_null))
+        .filter(|d| d.incident_id.is_none())
         .collect();
-    let failed = deliveries
+    let failed = delivery_rows
         .iter()
-        .filter(|d| col_str(d, "status") == "failed")
+        .filter(|d| d.status == deliveries::FAILED)
         .count();
     Ok(json!({"incidents": out, "other_deliveries": other, "failed_deliveries": failed}))
 }

@@ -1,4 +1,4 @@
-//! Start here: the registry crawl (issue 7, "In the Worker"). Once an hour,
+//! Start here: the registry crawl in the Worker. Once an hour,
 //! the tick whose minute of the hour is [`CRAWL_AT_MINUTE`] pages through
 //! every registry of the `REGISTRIES` var (comma-separated base URLs of the
 //! official MCP Registry API; empty or unset = no crawl) and turns what they
@@ -271,7 +271,7 @@ pub async fn tick<S: Store>(store: &S, env: &Env, tick_ms: u64, summary: &mut Va
     if regs.is_empty() {
         return;
     }
-    let policy = crate::monitors::policy(env);
+    let policy = Policy::from_env(env);
     let facts = run(store, &regs, policy, tick_ms).await;
     match summary {
         Value::Object(o) => {
@@ -283,7 +283,7 @@ pub async fn tick<S: Store>(store: &S, env: &Env, tick_ms: u64, summary: &mut Va
 
 /// One crawl of `regs` at `tick_ms`: read, plan, write, record.
 pub async fn run<S: Store>(store: &S, regs: &[String], policy: Policy, tick_ms: u64) -> Value {
-    let started = crate::probe_host::now_ms();
+    let started = crate::clock::now_ms();
     let last = |sql: &'static str| async move {
         store
             .rows(sql, &[])
@@ -376,7 +376,7 @@ pub async fn run<S: Store>(store: &S, regs: &[String], policy: Policy, tick_ms: 
         "templates_upserted": t_up,
         "templates_retired": t_retired,
         "rows_written": written,
-        "took_ms": crate::probe_host::now_ms().saturating_sub(started),
+        "took_ms": crate::clock::now_ms().saturating_sub(started),
         "errors": errors,
     });
     if let Err(e) = store

@@ -20,24 +20,21 @@
 //!
 //! The probing and the writes are [`crate::writer`]'s. Rows written are
 //! counted from D1's `meta` and shown, per probe, by `GET /api/debug/writes`
-//! (token) and in the log line of each run.
+//! (token, [`crate::debug`]) and in the log line of each run.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use mcprobe_monitor::schedule::{self, Limits};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::{Env, MessageBatch, MessageExt, Request, Response};
+use worker::{Env, MessageBatch, MessageExt};
 
 use crate::alerting::{self, AlertOutcome, Alerting, Settings};
-use crate::api::{self, ApiError};
-use crate::monitors::{self, db_err, Monitor};
+use crate::rows::{self, Monitor};
+use crate::state::{per_probe, STATS};
 use crate::store::{D1Store, Param, Store};
+use crate::target::Policy;
 use crate::writer::{self, Job, Outcome};
-
-/// Readers of the live state ask here (it lives in [`crate::writer`]).
-pub use crate::writer::accumulator;
 
 /// Jobs per Queue message: ~5 subrequests a probe keeps a consumer run far
 /// under the paid plan's 1,000, and 6 at a time it ends inside the minute.
@@ -55,22 +52,6 @@ pub struct ProbeBatch {
     pub tick_ms: u64,
     pub shard: String,
     pub jobs: Vec<Job>,
-}
-
-/// Write counts since this isolate started.
-#[derive(Debug, Default, Clone, Copy)]
-struct WriteStats {
-    runs: u64,
-    messages: u64,
-    probes: u64,
-    statements: u64,
-    rows_written: u64,
-    last_run_probes: u64,
-    last_run_rows: u64,
-}
-
-thread_local! {
-    static STATS: RefCell<WriteStats> = RefCell::new(WriteStats::default());
 }
 
 fn count(outcome: &Outcome, from_queue: bool) {
@@ -149,20 +130,20 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
     let claimed = store
         .exec(
             "INSERT OR IGNORE INTO ticks (tick_ms, claimed_at_ms) VALUES (?, ?)",
-            &[Param::int(tick_ms), Param::int(crate::probe_host::now_ms())],
+            &[Param::int(tick_ms), Param::int(crate::clock::now_ms())],
         )
         .await?;
     if claimed == 0 {
         return Ok(json!({"tick_ms": tick_ms, "skipped": "another run has this tick"}));
     }
-    let all = monitors::load_all(env).await.map_err(|e| e.error)?;
+    let all = rows::load_all(env).await.map_err(|e| e.error)?;
     let jobs = jobs_for_tick(&all, tick_ms);
     let settings = Settings::from_env(env);
-    let now = crate::probe_host::now_ms().max(tick_ms);
+    let now = crate::clock::now_ms().max(tick_ms);
     let swept = crate::outbox::sweep(
         &store,
         &all,
-        monitors::policy(env),
+        Policy::from_env(env),
         &settings.public_base,
         now,
     )
@@ -173,7 +154,7 @@ pub async fn run(env: &Env, scheduled_ms: u64) -> Result<Value, String> {
     let queue = env.queue(QUEUE_BINDING).ok();
     if jobs.len() <= direct_max(env) || queue.is_none() {
         let mut outcome =
-            writer::process(&store, &all, &jobs, monitors::policy(env), &settings).await;
+            writer::process(&store, &all, &jobs, Policy::from_env(env), &settings).await;
         outcome.rows_written += swept.rows_written;
         outcome.alerts.add(swept);
         if !outcome.alerts.stopped {
@@ -234,8 +215,8 @@ async fn tick_open(
             return out;
         }
     };
-    let alerting = Alerting::new(store, monitors::policy(env), &Settings::from_env(env));
-    let now = crate::probe_host::now_ms().max(tick_ms);
+    let alerting = Alerting::new(store, Policy::from_env(env), &Settings::from_env(env));
+    let now = crate::clock::now_ms().max(tick_ms);
     for id in open {
         if jobs.iter().any(|j| j.id == id) {
             continue;
@@ -282,7 +263,7 @@ fn summary(tick_ms: u64, o: &Outcome) -> Value {
 /// backoff); probes that fail are verdicts, not errors, so they never retry.
 pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value, String> {
     let store = D1Store::from_env(env)?;
-    let policy = monitors::policy(env);
+    let policy = Policy::from_env(env);
     let settings = Settings::from_env(env);
     let mut total = Outcome::default();
     let mut retried = 0u32;
@@ -297,7 +278,7 @@ pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value
             }
         };
         let ids: Vec<&str> = msg.body().jobs.iter().map(|j| j.id.as_str()).collect();
-        match monitors::load_many(env, &ids).await {
+        match rows::load_many(env, &ids).await {
             Ok(ms) => {
                 let outcome =
                     writer::process(&store, &ms, &msg.body().jobs, policy, &settings).await;
@@ -318,66 +299,6 @@ pub async fn consume(batch: MessageBatch<ProbeBatch>, env: &Env) -> Result<Value
     let mut s = summary(0, &total);
     s["retried"] = json!(retried);
     Ok(s)
-}
-
-fn per_probe(rows: u64, probes: u64) -> Value {
-    if probes == 0 {
-        Value::Null
-    } else {
-        json!(rows as f64 / probes as f64)
-    }
-}
-
-/// `GET /api/debug/writes` (token): the isolate's write counts and the row
-/// counts of every history table (how the tests and the load bench see what
-/// a tick wrote, and that overlapping runs wrote each row once).
-pub async fn debug_writes(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    monitors::require_admin(req, env)?;
-    let store = D1Store::from_env(env).map_err(db_err)?;
-    let mut tables = serde_json::Map::new();
-    for t in [
-        "monitor_state",
-        "state_changes",
-        "drift_events",
-        "snapshots",
-        "rollups",
-        "ticks",
-    ] {
-        let rows = store
-            .rows(&format!("SELECT COUNT(*) AS n FROM {t}"), &[])
-            .await
-            .map_err(db_err)?;
-        let n = rows
-            .first()
-            .and_then(|r| crate::store::col_u64(r, "n"))
-            .unwrap_or(0);
-        tables.insert(t.to_string(), json!(n));
-    }
-    let kinds: serde_json::Map<String, Value> = store
-        .rows("SELECT kind, COUNT(*) AS n FROM rollups GROUP BY kind", &[])
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            (
-                crate::store::col_str(r, "kind").to_string(),
-                json!(crate::store::col_u64(r, "n").unwrap_or(0)),
-            )
-        })
-        .collect();
-    let s = STATS.with(|s| *s.borrow());
-    let body = json!({
-        "rollup_kinds": kinds,
-        "runs": s.runs,
-        "messages": s.messages,
-        "probes": s.probes,
-        "statements": s.statements,
-        "rows_written": s.rows_written,
-        "rows_per_probe": per_probe(s.rows_written, s.probes),
-        "last_run": {"probes": s.last_run_probes, "rows_written": s.last_run_rows},
-        "tables": tables,
-    });
-    api::json_response(200, body.to_string()).map_err(api::internal)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //!
 //! The figures are the core's (`mcprobe_monitor::history`, host-tested); this
 //! module only reads the rows, as [`crate::status`] does: public monitors to
-//! anyone, the others with the admin token. `limit` is 1..=500, default 100.
+//! anyone, the others with the admin token ([`crate::admin::visible`]). `limit` is 1..=500, default 100.
 //!
 //! Sources, each read by primary-key range (the tables have no secondary
 //! index, for the write budget, and D1 bills rows read): `state_changes`
@@ -26,13 +26,17 @@ use mcprobe_core::fingerprint::Snapshot;
 use mcprobe_core::{Mode, Status};
 use mcprobe_monitor::history::{self as core, DriftEvent, StateChange, Window};
 use mcprobe_monitor::rollup::{Accumulator, Rollup, Write};
+use mcprobe_store::drift;
 use serde::Serialize;
 use serde_json::Value;
 use worker::{Env, Request, Response};
 
-use crate::api::{self, ApiError};
-use crate::monitors::{self, core_err, db_err, Monitor};
-use crate::probe_host;
+use crate::admin::visible;
+use crate::clock;
+use crate::db;
+use crate::error::{core_err, db_err, internal, json_response, ApiError};
+use crate::request::query;
+use crate::state;
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
 use crate::writer;
 
@@ -47,7 +51,7 @@ pub async fn history(req: &Request, env: &Env, id: &str) -> Result<Response, Api
     let window = core::parse_window(query(req, "window").as_deref()).map_err(core_err)?;
     let m = visible(req, env, id).await?;
     let store = D1Store::from_env(env).map_err(db_err)?;
-    let now = probe_host::now_ms();
+    let now = clock::now_ms();
     let from = window.first_bucket_ms(now);
 
     let (daily, mut hourly) = if window == Window::Quarter {
@@ -97,7 +101,7 @@ pub async fn incidents(req: &Request, env: &Env, id: &str) -> Result<Response, A
     if capped {
         core::trim_partial(&mut changes);
     }
-    let mut list = core::incident_list(&m.id, &changes, probe_host::now_ms(), limit);
+    let mut list = core::incident_list(&m.id, &changes, clock::now_ms(), limit);
     let keys: Vec<&str> = list.incidents.iter().map(|i| i.id.as_str()).collect();
     let verdicts = by_keys(&store, "state_changes", "key", "verdict_json", &keys).await?;
     for inc in &mut list.incidents {
@@ -105,7 +109,7 @@ pub async fn incidents(req: &Request, env: &Env, id: &str) -> Result<Response, A
             inc.set_verdict(v);
         }
     }
-    // What the alerting policy announced (issue 5), with every delivery,
+    // What the alerting policy announced, with every delivery,
     // failed ones included: see crate::alerting.
     let mut body = serde_json::to_value(&list).unwrap_or_default();
     body["alerts"] = crate::alerting::incidents_json(&store, &m.id, limit as u64)
@@ -120,38 +124,16 @@ pub async fn drift(req: &Request, env: &Env, id: &str) -> Result<Response, ApiEr
     let m = visible(req, env, id).await?;
     let store = D1Store::from_env(env).map_err(db_err)?;
     let (lo, hi) = core::key_range(&m.id, "drift");
-    let range = [Param::text(lo), Param::text(hi), Param::text(&m.id)];
-    let rows = store
-        .rows(
-            "SELECT key, at_ms, from_hash, to_hash FROM drift_events WHERE key >= ? AND key < ? AND monitor_id = ? ORDER BY at_ms DESC LIMIT ?",
-            &[range.as_slice(), &[Param::int(limit as u64)]].concat(),
-        )
-        .await
-        .map_err(db_err)?;
-    let events: Vec<DriftEvent> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(DriftEvent {
-                key: col_str(r, "key").to_string(),
-                at_ms: col_u64(r, "at_ms")?,
-                from_hash: col_str(r, "from_hash").to_string(),
-                to_hash: col_str(r, "to_hash").to_string(),
-            })
-        })
-        .collect();
+    let events: Vec<DriftEvent> =
+        db::fetch(&store, &drift::of_monitor(&m.id, &lo, &hi, limit as u64))
+            .await
+            .map_err(db_err)?;
     let total = if events.len() < limit {
         events.len()
     } else {
-        let n = store
-            .rows(
-                "SELECT COUNT(*) AS n FROM drift_events WHERE key >= ? AND key < ? AND monitor_id = ?",
-                &range,
-            )
+        db::fetch(&store, &drift::count(&m.id, &lo, &hi))
             .await
-            .map_err(db_err)?;
-        n.first()
-            .and_then(|r| col_u64(r, "n"))
-            .map_or(events.len(), |n| n as usize)
+            .map_err(db_err)? as usize
     };
     let hashes: BTreeSet<&str> = events
         .iter()
@@ -170,30 +152,6 @@ pub async fn drift(req: &Request, env: &Env, id: &str) -> Result<Response, ApiEr
     }))
 }
 
-/// The monitor, if the caller may see its history: public ones to anyone,
-/// the others with the admin token (as the status route).
-async fn visible(req: &Request, env: &Env, id: &str) -> Result<Monitor, ApiError> {
-    let m = monitors::load(env, id).await?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            format!("no monitor {id:?}"),
-            "list them with GET /api/monitors",
-        )
-    })?;
-    if !m.spec.public {
-        monitors::require_admin(req, env)?;
-    }
-    Ok(m)
-}
-
-/// The first value of a query parameter.
-fn query(req: &Request, name: &str) -> Option<String> {
-    let url = req.url().ok()?;
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 fn ok_json<T: Serialize>(body: &T) -> Result<Response, ApiError> {
     let text = serde_json::to_string(body).map_err(|e| {
         ApiError::new(
@@ -202,7 +160,7 @@ fn ok_json<T: Serialize>(body: &T) -> Result<Response, ApiError> {
             "report this as a bug",
         )
     })?;
-    api::json_response(200, text).map_err(api::internal)
+    json_response(200, text).map_err(internal)
 }
 
 /// A `state_changes` row; one with an unknown status or mode (edited by
@@ -261,7 +219,7 @@ async fn rollups<S: Store>(
 /// The monitor's accumulator: this isolate's, else the one saved with its
 /// last change.
 async fn accumulator<S: Store>(store: &S, id: &str) -> Result<Option<Accumulator>, ApiError> {
-    if let Some(acc) = writer::accumulator(id) {
+    if let Some(acc) = state::accumulator(id) {
         return Ok(Some(acc));
     }
     let rows = store

@@ -38,13 +38,13 @@
 use futures_util::future::{join_all, select, Either};
 use mcprobe_monitor::alerts::{self, Delivery};
 use mcprobe_monitor::notify::NotifyContext;
-use mcprobe_monitor::policy::Event;
+use mcprobe_store::deliveries::{self, Outcome};
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::alerting::AlertOutcome;
-use crate::monitors::Monitor;
-use crate::probe_host;
-use crate::store::{col_str, col_u64, Param, Store};
+use crate::clock;
+use crate::db;
+use crate::rows::Monitor;
+use crate::store::Store;
 use crate::target::Policy as TargetPolicy;
 
 /// One delivery attempt's deadline.
@@ -90,38 +90,38 @@ impl CrashPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stopped;
 
-/// The row key of one event's delivery to one channel.
-pub fn key(event: &Event, channel_name: &str) -> String {
-    format!(
-        "{}:{}:{}:{}",
-        event.monitor_id,
-        event.kind.code(),
-        event.at_ms,
-        channel_name
-    )
+/// What alerting did in one invocation (counted here, where most of it
+/// happens: the deliveries).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AlertOutcome {
+    pub events: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub rows_written: u64,
+    /// Outbox rows the cron's sweep tried (left by a dead or failed sender).
+    pub swept: u64,
+    /// Attempts that failed and were put back for a later one.
+    pub deferred: u64,
+    /// The test-only switch stopped the invocation.
+    pub stopped: bool,
+    pub errors: Vec<String>,
 }
 
-/// The statement that puts a delivery in the outbox (`pending`, due now).
-/// INSERT OR IGNORE: an event written twice (overlapping runs) is one row.
-pub fn enqueue(event: &Event, d: &Delivery, event_json: &str, now_ms: u64) -> (String, Vec<Param>) {
-    (
-        "INSERT OR IGNORE INTO deliveries (key, monitor_id, incident_id, event, severity, channel_name, channel, at_ms, status, attempts, event_json, next_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
-            .to_string(),
-        vec![
-            Param::text(key(event, &d.channel_name)),
-            Param::text(&event.monitor_id),
-            Param::opt_text(alerts::incident_of(event)),
-            Param::text(event.kind.code()),
-            Param::text(event.severity.as_str()),
-            Param::text(&d.channel_name),
-            Param::text(d.channel.code()),
-            Param::int(event.at_ms),
-            Param::text(event_json),
-            Param::int(now_ms),
-        ],
-    )
+impl AlertOutcome {
+    pub fn add(&mut self, other: AlertOutcome) {
+        self.events += other.events;
+        self.delivered += other.delivered;
+        self.failed += other.failed;
+        self.rows_written += other.rows_written;
+        self.swept += other.swept;
+        self.deferred += other.deferred;
+        self.stopped |= other.stopped;
+        self.errors.extend(other.errors);
+    }
 }
+
+/// The row key of one event's delivery to one channel (the store's).
+pub use mcprobe_store::deliveries::key;
 
 /// What the monitor's pages and names say in an alert.
 pub fn notify_context(m: &Monitor, public_base: &str) -> NotifyContext {
@@ -153,28 +153,11 @@ enum Step {
     Stopped,
 }
 
-/// The claim: the row as read (`attempts`), pending and due or sending past
-/// its lease, becomes ours for [`LEASE_MS`] and its attempt is counted.
-const CLAIM: &str =
-    "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, lease_until_ms = ? \
-     WHERE key = ? AND attempts = ? AND ((status = 'pending' AND COALESCE(next_at_ms, 0) <= ?) \
-     OR (status = 'sending' AND COALESCE(lease_until_ms, 0) < ?))";
-
 /// Marks a row failed without an attempt (refused URL, nothing to rebuild
 /// it from, the last attempt cut off), if nobody moved it since it was read.
 async fn fail_unsent<S: Store>(store: &S, due: &Due, error: &str, out: &mut AlertOutcome) {
-    let r = store
-        .exec(
-            "UPDATE deliveries SET status = 'failed', error = ?, done_at_ms = ?, lease_until_ms = NULL \
-             WHERE key = ? AND attempts = ? AND status IN ('pending', 'sending')",
-            &[
-                Param::text(error),
-                Param::int(probe_host::now_ms()),
-                Param::text(&due.key),
-                Param::int(u64::from(due.attempts)),
-            ],
-        )
-        .await;
+    let stmt = deliveries::fail_unsent(&due.key, due.attempts, error, clock::now_ms());
+    let r = db::run(store, &stmt).await;
     match r {
         Ok(0) => {}
         Ok(n) => {
@@ -199,18 +182,14 @@ async fn attempt<S: Store>(
     crash: Option<CrashPoint>,
     out: &mut AlertOutcome,
 ) -> Step {
-    let claimed = store
-        .exec(
-            CLAIM,
-            &[
-                Param::int(now_ms.saturating_add(LEASE_MS)),
-                Param::text(&due.key),
-                Param::int(u64::from(due.attempts)),
-                Param::int(now_ms),
-                Param::int(now_ms),
-            ],
-        )
-        .await;
+    // The row as read (`attempts`), pending and due or sending past its
+    // lease, becomes ours for LEASE_MS and its attempt is counted.
+    let lease_until = now_ms.saturating_add(LEASE_MS);
+    let claimed = db::run(
+        store,
+        &deliveries::claim(&due.key, due.attempts, now_ms, lease_until),
+    )
+    .await;
     match claimed {
         Ok(0) => return Step::NotOurs,
         Ok(n) => out.rows_written += n,
@@ -229,33 +208,25 @@ async fn attempt<S: Store>(
         Ok((s, ra)) => (Some(s), ra, Some(format!("the receiver answered HTTP {s}"))),
         Err(e) => (None, None, Some(e)),
     };
-    let now = probe_host::now_ms();
-    let (step, state, next_at) = match &error {
-        None => (Step::Delivered, "delivered", None),
+    let now = clock::now_ms();
+    let (step, outcome) = match &error {
+        None => (Step::Delivered, Outcome::Delivered),
         Some(e) => match alerts::retry_after(mine, status, retry_after) {
             Some(wait) => {
                 let at = now.saturating_add(wait);
-                (Step::Retry(at), "pending", Some(at))
+                (Step::Retry(at), Outcome::Retry { at_ms: at })
             }
-            None => (Step::Failed(e.clone()), "failed", None),
+            None => (Step::Failed(e.clone()), Outcome::Failed),
         },
     };
-    let done_at = if next_at.is_some() { None } else { Some(now) };
-    let r = store
-        .exec(
-            "UPDATE deliveries SET status = ?, http_status = ?, error = ?, next_at_ms = ?, done_at_ms = ?, lease_until_ms = NULL \
-             WHERE key = ? AND status = 'sending' AND attempts = ?",
-            &[
-                Param::text(state),
-                status.map_or(Param::Null, |s| Param::int(u64::from(s))),
-                Param::opt_text(error.as_deref()),
-                next_at.map_or(Param::Null, Param::int),
-                done_at.map_or(Param::Null, Param::int),
-                Param::text(&due.key),
-                Param::int(u64::from(mine)),
-            ],
-        )
-        .await;
+    let state = match outcome {
+        Outcome::Delivered => deliveries::DELIVERED,
+        Outcome::Retry { .. } => deliveries::PENDING,
+        Outcome::Failed => deliveries::FAILED,
+    };
+    // Fenced by the attempt count: only the claim's holder writes it.
+    let settle = deliveries::settle(&due.key, mine, outcome, status, error.as_deref(), now);
+    let r = db::run(store, &settle).await;
     match r {
         Ok(n) => out.rows_written += n,
         // The send happened; only its record is missing. The row stays
@@ -298,10 +269,10 @@ pub async fn send_now<S: Store>(
     }
     let mut not_before = 0;
     loop {
-        let now = probe_host::now_ms().max(not_before);
+        let now = clock::now_ms().max(not_before);
         match attempt(store, &due, d, now, crash, &mut out).await {
             Step::Retry(at) => {
-                let wait = at.saturating_sub(probe_host::now_ms());
+                let wait = at.saturating_sub(clock::now_ms());
                 Delay::from(std::time::Duration::from_millis(wait)).await;
                 // The timer has run: the row is due, whatever the clock's
                 // granularity says.
@@ -313,11 +284,6 @@ pub async fn send_now<S: Store>(
         }
     }
 }
-
-/// The rows nobody is sending, oldest first, at most [`SWEEP_MAX`].
-const DUE_ROWS: &str = "SELECT key, monitor_id, channel_name, event_json, status, attempts FROM deliveries \
-     WHERE status IN ('pending', 'sending') AND ((status = 'pending' AND COALESCE(next_at_ms, 0) <= ?) \
-     OR (status = 'sending' AND COALESCE(lease_until_ms, 0) < ?)) ORDER BY at_ms LIMIT ?";
 
 /// On every cron tick: one attempt for each row left `pending` and due, or
 /// `sending` past its lease. `now_ms` is the later of the clock and the
@@ -331,17 +297,8 @@ pub async fn sweep<S: Store>(
     now_ms: u64,
 ) -> AlertOutcome {
     let mut out = AlertOutcome::default();
-    let rows = match store
-        .rows(
-            DUE_ROWS,
-            &[
-                Param::int(now_ms),
-                Param::int(now_ms),
-                Param::int(SWEEP_MAX),
-            ],
-        )
-        .await
-    {
+    // The rows nobody is sending, oldest first, at most SWEEP_MAX.
+    let rows = match db::fetch(store, &deliveries::due(now_ms, SWEEP_MAX)).await {
         Ok(r) => r,
         Err(e) => {
             out.errors.push(format!("reading the alert outbox: {e}"));
@@ -351,14 +308,12 @@ pub async fn sweep<S: Store>(
     let mut sends = Vec::new();
     for row in &rows {
         let due = Due {
-            key: col_str(row, "key").to_string(),
-            attempts: col_u64(row, "attempts").map_or(0, |n| n.min(u64::from(u32::MAX)) as u32),
+            key: row.key.clone(),
+            attempts: row.attempts,
         };
         match rebuild(row, monitors, public_base) {
             Err(why) => fail_unsent(store, &due, &why, &mut out).await,
-            Ok(_)
-                if col_str(row, "status") == "sending" && due.attempts >= alerts::MAX_ATTEMPTS =>
-            {
+            Ok(_) if row.status == deliveries::SENDING && due.attempts >= alerts::MAX_ATTEMPTS => {
                 let why = format!(
                     "attempt {} was cut off (the sending invocation stopped) and was the last",
                     due.attempts
@@ -393,13 +348,14 @@ pub async fn sweep<S: Store>(
 /// The request of an outbox row, rebuilt from its event and the monitor's
 /// alert settings now; why not, if it cannot be.
 fn rebuild(
-    row: &serde_json::Value,
+    row: &deliveries::Due,
     monitors: &[Monitor],
     public_base: &str,
 ) -> Result<Delivery, String> {
-    let event: Event = serde_json::from_str(col_str(row, "event_json"))
+    let event = row
+        .event()
         .map_err(|_| "no event kept with this delivery (written before the outbox)".to_string())?;
-    let monitor_id = col_str(row, "monitor_id");
+    let monitor_id = row.monitor_id.as_str();
     let m = monitors
         .iter()
         .find(|m| m.id == monitor_id)
@@ -411,7 +367,7 @@ fn rebuild(
         ));
     }
     let cfg = &m.spec.alerts;
-    let channel = col_str(row, "channel_name");
+    let channel = row.channel_name.as_str();
     alerts::deliveries(&event, cfg, &notify_context(m, public_base))
         .into_iter()
         .find(|d| d.channel_name == channel)
@@ -460,7 +416,7 @@ async fn send_once(d: &Delivery) -> Result<(u16, Option<u64>), String> {
 mod tests {
     use super::*;
     use mcprobe_core::Mode;
-    use mcprobe_monitor::policy::{Observation, Policy, PolicyConfig};
+    use mcprobe_monitor::policy::{Event, Observation, Policy, PolicyConfig};
 
     #[test]
     fn the_switch_is_off_unless_set_to_a_known_value() {

@@ -19,9 +19,9 @@ use mcprobe_monitor::rollup::Accumulator;
 use serde_json::{json, Value};
 use worker::Env;
 
-use crate::monitors::db_err;
+use crate::error::{db_err, ApiError};
+use crate::state;
 use crate::store::{col_str, col_u64, D1Store, Param, Store};
-use crate::{api::ApiError, writer};
 
 /// The view of `GET /metrics`.
 pub const METRICS: &str = "metrics";
@@ -140,7 +140,7 @@ async fn render_metrics<S: Store>(store: &S) -> Result<String, String> {
         .await?;
     let metric_rows: Vec<MetricRow> = rows
         .iter()
-        .map(|r| metric_row(r, writer::accumulator(col_str(r, "id")).as_ref()))
+        .map(|r| metric_row(r, state::accumulator(col_str(r, "id")).as_ref()))
         .collect();
     Ok(metrics::render(&metric_rows))
 }
@@ -160,7 +160,7 @@ pub async fn refresh(env: &Env, at_ms: u64) -> Value {
         },
         Err(e) => errors.push(format!("rendering the metrics view: {e}")),
     }
-    match crate::registry_api::render(&store, env).await {
+    match crate::registry_report::render(&store, env).await {
         Ok(body) => {
             let mut body = body;
             body["as_of_ms"] = json!(at_ms);

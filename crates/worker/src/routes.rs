@@ -1,5 +1,5 @@
-//! Start here: the Worker's routes, parsed (pure, host-tested and
-//! property-tested): a request path and method become one typed [`Route`]
+//! Start here: the Worker's routes, parsed (pure, host-tested, and
+//! property-tested with the route table in [`crate::router`]): a request path and method become one typed [`Route`]
 //! or a clean [`RouteError`] (404 or 405), with no index arithmetic on the
 //! path, so no input can make the router panic (a panic in workers-rs resets
 //! the whole isolate: every request in flight, the accumulators and the alert
@@ -215,7 +215,6 @@ pub fn resolve<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, RouteErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn id(s: &str) -> Id<'_> {
         Id::parse(s).expect("a valid id")
@@ -330,149 +329,5 @@ mod tests {
         assert!(!Route::MonitorPart(id("x"), Part::Status).admin_only(&Method::Get));
         assert!(!Route::Badge(id("x"), BadgeFormat::Svg).admin_only(&Method::Get));
         assert!(!Route::Check.admin_only(&post));
-    }
-
-    /// What the pure part of handling a request answers: the route (404,
-    /// 405), then each route's own parsing of the query and body (the
-    /// checks that run before any D1 or network work). 200: it would reach
-    /// its handler.
-    fn pure_status(method: &Method, path: &str, query: &str, body: &[u8]) -> u16 {
-        use mcprobe_monitor::history;
-        let route = match resolve(method, path) {
-            Ok(r) => r,
-            Err(e) => return e.status(),
-        };
-        let url = url::Url::parse(&format!("http://h/?{query}")).expect("a query parses");
-        let first = |name: &str| {
-            url.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        let policy = crate::target::Policy {
-            allow_loopback: false,
-        };
-        let outcome = match route {
-            Route::Check => crate::api::parse_check(body, policy).map(|_| ()),
-            Route::Monitors if *method != Method::Post => {
-                crate::monitors::parse_list_query(url.query_pairs()).map(|_| ())
-            }
-            Route::MonitorPart(_, Part::History) => {
-                history::parse_window(first("window").as_deref())
-                    .map(|_| ())
-                    .map_err(crate::monitors::core_err)
-            }
-            Route::MonitorPart(_, Part::Incidents | Part::Drift) => {
-                history::parse_limit(first("limit").as_deref())
-                    .map(|_| ())
-                    .map_err(crate::monitors::core_err)
-            }
-            _ => Ok(()),
-        };
-        match outcome {
-            Ok(()) => 200,
-            Err(e) => e.status,
-        }
-    }
-
-    fn method() -> impl Strategy<Value = Method> {
-        prop_oneof![
-            proptest::sample::select(Method::all()),
-            // workers-rs maps any other method name to one of its own.
-            "[A-Za-z\\-]{0,12}".prop_map(Method::from),
-        ]
-    }
-
-    /// Paths an attacker would try: route words, ids, dots, encodings,
-    /// unicode, empty and doubled segments, and very long ones.
-    fn path() -> impl Strategy<Value = String> {
-        let word = prop_oneof![
-            proptest::sample::select(vec![
-                "api",
-                "monitors",
-                "incidents",
-                "ack",
-                "badge",
-                "check",
-                "health",
-                "metrics",
-                "registry",
-                "summary",
-                "debug",
-                "writes",
-                "status",
-                "history",
-                "drift",
-                "maintenance",
-                "baseline",
-                "a1b2c3d4e5f6",
-                "x.svg",
-                "x.json",
-                ".svg",
-                "..",
-                ".",
-                "",
-                "%2F",
-                "%2e%2e",
-                "%00",
-                "é",
-                "🦀",
-                "\\",
-                "?",
-                "#",
-                ";",
-            ])
-            .prop_map(String::from),
-            "\\PC{0,12}",
-            "[a-z0-9_-]{60,70}",
-        ];
-        prop_oneof![
-            proptest::collection::vec(word, 0..7).prop_map(|w| format!("/{}", w.join("/"))),
-            "\\PC{0,64}",
-            (0usize..20_000).prop_map(|n| format!("/api/monitors/{}", "a/".repeat(n))),
-            (0usize..20_000).prop_map(|n| format!("/badge/{}.svg", "ab".repeat(n))),
-        ]
-    }
-
-    fn body() -> impl Strategy<Value = Vec<u8>> {
-        prop_oneof![
-            proptest::collection::vec(any::<u8>(), 0..512),
-            "\\PC{0,256}".prop_map(String::into_bytes),
-            ("\\PC{0,64}", "\\PC{0,64}").prop_map(|(u, h)| {
-                serde_json::json!({"url": u, "headers": {h: "v"}, "snapshot": true})
-                    .to_string()
-                    .into_bytes()
-            }),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
-
-        #[test]
-        fn no_request_panics_the_router_or_answers_5xx(
-            m in method(),
-            p in path(),
-            q in "\\PC{0,128}",
-            b in body(),
-        ) {
-            // As written, and as the runtime hands it over (the URL's
-            // normalised, percent-encoded path).
-            let normalised = url::Url::parse("http://h/")
-                .and_then(|base| base.join(&p))
-                .map(|u| u.path().to_string())
-                .unwrap_or_default();
-            for path in [p.as_str(), normalised.as_str()] {
-                let status = pure_status(&m, path, &q, &b);
-                prop_assert!(
-                    [200, 400, 404, 405, 413, 422].contains(&status),
-                    "{} {path:?} -> {status}", m.as_ref()
-                );
-                match Route::parse(path) {
-                    None => prop_assert_eq!(status, 404),
-                    Some(r) if !r.allows(&m) => prop_assert_eq!(status, 405),
-                    Some(_) => {}
-                }
-            }
-        }
     }
 }

@@ -26,7 +26,20 @@ pub struct Policy {
     pub allow_loopback: bool,
 }
 
+/// The `[vars]` switch that lets the Worker reach loopback (dev and tests only).
+pub const ALLOW_LOOPBACK_VAR: &str = "ALLOW_LOOPBACK";
+
 impl Policy {
+    /// The deployment's policy: loopback only where `ALLOW_LOOPBACK = "1"`.
+    pub fn from_env(env: &worker::Env) -> Policy {
+        Policy {
+            allow_loopback: env
+                .var(ALLOW_LOOPBACK_VAR)
+                .map(|v| v.to_string() == "1")
+                .unwrap_or(false),
+        }
+    }
+
     fn core(self) -> mcprobe_core::address::Policy {
         mcprobe_core::address::Policy {
             allow_loopback: self.allow_loopback,

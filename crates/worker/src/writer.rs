@@ -2,7 +2,7 @@
 //! change, the part the cron run and the Queue consumer share.
 //!
 //! Each verdict goes through the monitor's `rollup::Accumulator`, kept in
-//! this isolate's memory ([`ACCUMULATORS`]); what the accumulators answer
+//! this isolate's memory ([`crate::state`]); what the accumulators answer
 //! (`rollup::Write`s) is packed per shard (`rollup::pack`, the shard from
 //! `schedule::shard_of`) and inserted with INSERT OR IGNORE on the core's
 //! idempotency keys, so a job done twice (overlapping runs, a redelivered
@@ -34,7 +34,6 @@
 //! written once (the accumulator's hash moved once). Full tool lists are
 //! stored once per hash in `snapshots`.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::stream::{self, StreamExt};
@@ -49,8 +48,10 @@ use std::time::Duration;
 use worker::Delay;
 
 use crate::alerting::{AlertOutcome, Alerting, Settings};
-use crate::monitors::Monitor;
+use crate::clock;
 use crate::probe_host;
+use crate::rows::Monitor;
+use crate::state::{accumulator, last_hash, ACCUMULATORS, SNAPSHOTS};
 use crate::store::{col_str, Param, Store};
 use crate::target::Policy;
 
@@ -125,19 +126,6 @@ impl Outcome {
 
 /// One probe's outcome: the verdict and the tool list it read, if any.
 type Probed = Result<(Verdict, Option<Snapshot>), String>;
-
-thread_local! {
-    // A Worker isolate is single-threaded; these are its memory between
-    // events. Nothing here is lost for good when the isolate goes: the
-    // accumulators come back from D1, the snapshots too.
-    static ACCUMULATORS: RefCell<HashMap<String, Accumulator>> = RefCell::new(HashMap::new());
-    static SNAPSHOTS: RefCell<HashMap<String, Snapshot>> = RefCell::new(HashMap::new());
-}
-
-/// The accumulator of a monitor as this isolate holds it, if it does.
-pub fn accumulator(id: &str) -> Option<Accumulator> {
-    ACCUMULATORS.with(|m| m.borrow().get(id).cloned())
-}
 
 fn last_at(acc: &Accumulator) -> u64 {
     acc.last_probe().map_or(0, |l| l.at_ms)
@@ -252,12 +240,6 @@ pub async fn load_snapshot<S: Store>(store: &S, hash: &str) -> Option<Snapshot> 
     Some(snap)
 }
 
-/// The tool-list hash a monitor was last seen with.
-pub fn last_hash(acc: Option<&Accumulator>) -> Option<String> {
-    acc.and_then(Accumulator::last_probe)
-        .and_then(|l| l.tools_hash.clone())
-}
-
 /// The monitors whose accumulators may move on: every one observed, except
 /// those with a write that failed (a packed row of their shard, or their own
 /// state row). Those keep what D1 has, so the next tick observes again from
@@ -345,12 +327,12 @@ pub async fn process<S: Store>(
     let mut changed: Vec<(String, Observation)> = Vec::new();
     let mut new_baselines: Vec<(String, String)> = Vec::new();
     let mut reprobes: BTreeMap<String, u64> = BTreeMap::new();
-    let started = probe_host::now_ms();
+    let started = clock::now_ms();
     let mut rounds = 0;
     loop {
         rounds += 1;
         let results = probe_round(&round, &baselines, policy).await;
-        let now = probe_host::now_ms();
+        let now = clock::now_ms();
         for ((m, at_ms), outcome) in round.iter().zip(results) {
             let (mut verdict, snapshot) = match outcome {
                 Ok(v) => v,
@@ -414,11 +396,11 @@ pub async fn process<S: Store>(
         if rounds > MAX_REPROBE_ROUNDS {
             break;
         }
-        let now = probe_host::now_ms();
+        let now = clock::now_ms();
         if first > now {
             Delay::from(Duration::from_millis(first - now)).await;
         }
-        let now = probe_host::now_ms();
+        let now = clock::now_ms();
         // Everything due within half a second goes in this round.
         let due: Vec<String> = reprobes
             .iter()
@@ -511,7 +493,7 @@ async fn probe_round(
             cfg.headers = m.spec.request_headers();
             cfg.timeout_ms = PROBE_TIMEOUT_MS;
             cfg.preflight = false;
-            cfg.checked_at = probe_host::now_rfc3339();
+            cfg.checked_at = clock::now_rfc3339();
             cfg.baseline = baselines.get(m.id.as_str()).cloned().flatten();
             probe_host::run_with_snapshot(cfg, policy)
         })
@@ -602,16 +584,9 @@ pub fn row_sql(row: &Row<'_>) -> (&'static str, Vec<Param>) {
             at_ms,
             from_hash,
             to_hash,
-        }) => (
-            "INSERT OR IGNORE INTO drift_events (key, monitor_id, at_ms, from_hash, to_hash) VALUES (?, ?, ?, ?, ?)",
-            vec![
-                Param::text(key),
-                Param::text(monitor_id),
-                Param::int(*at_ms),
-                Param::text(from_hash),
-                Param::text(to_hash),
-            ],
-        ),
+        }) => crate::db::parts(mcprobe_store::drift::record(
+            key, monitor_id, *at_ms, from_hash, to_hash,
+        )),
         // pack() makes singles of state changes and drift only; a periodic
         // write alone still goes to rollups, as a pack of one.
         Row::Single(w) => (

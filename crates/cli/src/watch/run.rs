@@ -331,14 +331,15 @@ impl Watch {
         let d = match rebuilt {
             Ok(d) => d,
             Err(error) => {
-                self.finish(&row, store::FAILED, None, Some(&error));
+                self.finish(&row, store::Done::Failed, None, Some(&error));
                 log(format!("delivery FAILED: {what}: {error}"));
                 return false;
             }
         };
-        let id = row.id;
+        let key = row.key.clone();
         let mut on_attempt = |n: u32, status: Option<u16>, error: &str| {
-            if let Err(e) = store::record_attempt(self.store().conn(), id, n, status, Some(error)) {
+            if let Err(e) = store::record_attempt(self.store().conn(), &key, n, status, Some(error))
+            {
                 log(format!("cannot record a delivery attempt: {e}"));
             }
             log(format!(
@@ -355,7 +356,7 @@ impl Watch {
         .await;
         if let Err(e) = store::record_attempt(
             self.store().conn(),
-            id,
+            &key,
             attempts,
             outcome.as_ref().ok().copied(),
             None,
@@ -364,14 +365,14 @@ impl Watch {
         }
         match outcome {
             Ok(status) => {
-                self.finish(&row, store::DELIVERED, Some(status), None);
+                self.finish(&row, store::Done::Delivered, Some(status), None);
                 log(format!(
                     "delivered {what} (HTTP {status}, attempt {attempts})"
                 ));
                 true
             }
             Err((status, error)) => {
-                self.finish(&row, store::FAILED, status, Some(&error));
+                self.finish(&row, store::Done::Failed, status, Some(&error));
                 log(format!(
                     "delivery FAILED: {what} after {attempts} attempts: {error}"
                 ));
@@ -380,8 +381,8 @@ impl Watch {
         }
     }
 
-    fn finish(&self, row: &OutboxRow, status: &str, http: Option<u16>, error: Option<&str>) {
-        if let Err(e) = store::finish(self.store().conn(), row.id, status, http, error, now_ms()) {
+    fn finish(&self, row: &OutboxRow, done: store::Done, http: Option<u16>, error: Option<&str>) {
+        if let Err(e) = store::finish(self.store().conn(), &row.key, done, http, error, now_ms()) {
             log(format!("cannot record a delivery outcome: {e}"));
         }
     }
@@ -607,7 +608,7 @@ mod tests {
             .observe(&Observation::of(Mode::ConnectRefused, "refused"), 1)
             .remove(0);
         OutboxRow {
-            id,
+            key: id.to_string(),
             monitor_id: monitor.into(),
             channel_name: channel.into(),
             event,
@@ -619,7 +620,11 @@ mod tests {
     fn lanes_keep_each_channels_order_and_separate_channels() {
         let ids = |ls: Vec<Vec<OutboxRow>>| -> Vec<Vec<i64>> {
             ls.into_iter()
-                .map(|l| l.into_iter().map(|r| r.id).collect())
+                .map(|l| {
+                    l.into_iter()
+                        .map(|r| r.key.parse().expect("an id"))
+                        .collect()
+                })
                 .collect()
         };
         let got = lanes(vec![

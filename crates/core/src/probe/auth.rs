@@ -12,8 +12,8 @@
 
 use url::Url;
 
-use super::steps::{AuthCtx, Purpose};
-use super::wire::Outcome;
+use super::discovery::{AuthCtx, Discovery, Phase};
+use super::exchange::{Outcome, Purpose};
 use super::Probe;
 use crate::classify::{self, ResourceMetadata};
 use crate::http::{header_joined, Headers, TransportError};
@@ -36,38 +36,6 @@ const URL_CHARS: usize = 200;
 pub(crate) const RULE_RESOURCE_MATCH: &str = "rfc9728.resource-match";
 /// The rule id of the finding for an authorization server without metadata.
 pub(crate) const RULE_AUTH_SERVER_METADATA: &str = "rfc8414.metadata";
-
-/// An auth discovery in progress; it rides along its requests' purpose.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Discovery {
-    ctx: AuthCtx,
-    /// The refusal's status (401, 403).
-    status: u16,
-    /// What the server said about the refusal (the challenge's
-    /// `error_description`, else the body's message), capped.
-    said: Option<String>,
-    /// The refusal speaks of an API key.
-    api_key: bool,
-    /// A challenge's scheme is Bearer.
-    bearer: bool,
-    /// Each document of the current phase tried and what came of it.
-    tried: Vec<String>,
-    phase: Phase,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Phase {
-    /// Reading protected-resource metadata: `url` now, then `left`.
-    Resource { url: String, left: Vec<String> },
-    /// Reading the first authorization server's metadata (the one the
-    /// official TypeScript SDK uses): `url` now, then `left`.
-    AuthServer {
-        resource_url: String,
-        meta: ResourceMetadata,
-        url: String,
-        left: Vec<String>,
-    },
-}
 
 /// Why no client can get in, and the first step that fits.
 struct Refusal {
@@ -138,7 +106,7 @@ impl Probe {
         }
         if candidates.is_empty() {
             // RFC 9728 §3: the well-known URI, path-suffixed first.
-            if let Some(url) = &self.target {
+            if let Some(url) = self.peer.http() {
                 let origin = url.origin().ascii_serialization();
                 let path = url.path().trim_end_matches('/');
                 if !path.is_empty() {
@@ -291,8 +259,8 @@ impl Probe {
     ) {
         let listed = self.cfg.url.clone();
         let used = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .map(Url::to_string)
             .unwrap_or_else(|| listed.clone());
         if !classify::resource_covers(&meta.resource, &used)
@@ -361,8 +329,8 @@ impl Probe {
     /// A 403/421 refusing the Host: the same fault whatever the SDK, one mode.
     fn host_refused(&mut self, d: Discovery, now: u64) {
         let host = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .map(|u| u.authority().to_string())
             .unwrap_or_default();
         let status = match d.status {
@@ -397,7 +365,7 @@ impl Probe {
                 format!("tools/list answered HTTP {status}: {}", refusal.why),
             ),
             AuthCtx::SafeCall => {
-                let label = self.conv.call_label.clone();
+                let label = self.conv.call.label.clone();
                 (
                     Mode::AuthHalfConfigured,
                     format!("Discovery and tools/list work without credentials, but {label} answered HTTP {status} and no usable auth is advertised: {}", refusal.why),

@@ -4,20 +4,11 @@
 //! checker (the Worker's `/api/check`) must not be a lever for one caller to
 //! make it send hundreds of requests wherever a server points.
 
-use super::steps::Purpose;
+use super::exchange::Purpose;
 use super::Probe;
 use crate::http::HttpRequest;
 use crate::jsonrpc;
 use crate::verdict::{Finding, Mode};
-
-/// HTTP requests one check may hand out, redirects included. The longest
-/// honest climb makes about 32: discover, initialize and the HTTP+SSE
-/// fallback (3), `notifications/initialized`, 20 `tools/list` pages, the safe
-/// call and a DELETE of the session (23), or instead the route search (up to
-/// 12), plus the auth discovery (3 protected-resource candidates and 3
-/// authorization-server names). 64 leaves room for a redirect on most of
-/// them and still bounds what one check can make a public checker send.
-pub(crate) const MAX_REQUESTS: u32 = 64;
 
 /// The finding's rule id.
 pub(crate) const RULE_REQUEST_BUDGET: &str = "mcprobe.request-budget";
@@ -114,7 +105,7 @@ mod tests {
     #[test]
     fn the_default_budget_holds_an_honest_redirect_chain() {
         // Five redirects of the first request are well inside the default.
-        let (v, made) = redirect_forever(super::MAX_REQUESTS, 5);
+        let (v, made) = redirect_forever(crate::probe::limits::MAX_REQUESTS, 5);
         assert_eq!(made, 6);
         assert!(v.reason.contains("redirect"), "{}", v.reason);
         assert!(!v.reason.contains("budget"), "{}", v.reason);

@@ -14,15 +14,36 @@
 //! `notifications/initialized`; else the 2024-11-05 HTTP+SSE `endpoint`
 //! stream; on 404s everywhere, the alternate-route search; then `tools/list`
 //! page by page, the safe call, a DELETE of any session, validation and drift.
+//!
+//! Files, each below the ones that use it (none imports another that imports
+//! it back):
+//! - floors: `limits.rs` (bounds), `peer.rs` (HTTP endpoint or stdio child),
+//!   `discovery.rs` (an auth discovery in progress), `exchange.rs` (a
+//!   request's purpose and outcome), `conversation.rs` (what was learnt),
+//!   `report.rs` (the verdict being built), `headers.rs`
+//! - the host side: `request.rs` (requests to actions), `wire.rs` (HTTP
+//!   events to outcomes), `stream.rs` (SSE events), `stdio.rs` (stdio lines),
+//!   `budget.rs` (the request budget)
+//! - the climb: `steps.rs` (sending, the outcome dispatch, the end),
+//!   `handshake.rs`, `route.rs` (the alternate-route search), `auth.rs`
+//!   (refusals), `listing.rs` (tools/list and the safe call)
 
 mod auth;
 mod budget;
+mod conversation;
+mod discovery;
+mod exchange;
+mod handshake;
 mod headers;
+mod limits;
 mod listing;
+mod peer;
 mod report;
+mod request;
 mod route;
 mod stdio;
 mod steps;
+mod stream;
 mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -38,39 +59,11 @@ use crate::revision::Revision;
 use crate::verdict::Verdict;
 
 pub use crate::safe_call::CallPlan;
+use conversation::Conversation;
+use exchange::Exchange;
+pub use limits::Limits;
+use peer::Peer;
 use report::Report;
-use wire::Exchange;
-
-/// Bounds a probe never exceeds, whatever the server does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest body (or SSE stream) read for one exchange.
-    pub max_body_bytes: usize,
-    /// Redirects followed for one request before "redirect loop".
-    pub max_redirects: u8,
-    /// `tools/list` pages fetched before stopping.
-    pub max_tool_pages: u32,
-    /// Tools kept before stopping.
-    pub max_tools: usize,
-    /// Characters of a body quoted as evidence.
-    pub excerpt_chars: usize,
-    /// HTTP requests handed out for one check, redirects included (see
-    /// `budget.rs` for why this many).
-    pub max_requests: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 4 * 1024 * 1024,
-            max_redirects: 5,
-            max_tool_pages: 20,
-            max_tools: 5_000,
-            excerpt_chars: 160,
-            max_requests: budget::MAX_REQUESTS,
-        }
-    }
-}
 
 /// What to probe and how.
 #[derive(Debug, Clone)]
@@ -154,14 +147,15 @@ pub struct Probe {
     cfg: ProbeConfig,
     start_ms: u64,
     deadline_ms: u64,
-    /// The endpoint being spoken to (changes on a permanent redirect).
-    target: Option<Url>,
+    /// Whom the probe speaks to (the HTTP endpoint changes on a permanent
+    /// redirect).
+    peer: Peer,
     queue: VecDeque<Action>,
     exchanges: BTreeMap<ExchangeId, Exchange>,
     next_exchange: u32,
     next_rpc: u64,
     report: Report,
-    conv: steps::Conversation,
+    conv: Conversation,
     verdict: Option<Verdict>,
     /// The full tool-list snapshot of this probe (for baselines and storage).
     snapshot: Option<Snapshot>,
@@ -175,8 +169,8 @@ impl Probe {
         if cfg.timeout_ms == 0 {
             return Err(ConfigError::ZeroTimeout);
         }
-        let target = if cfg.stdio {
-            None
+        let peer = if cfg.stdio {
+            Peer::Stdio
         } else {
             let url = Url::parse(&cfg.url).map_err(|e| ConfigError::BadUrl {
                 url: cfg.url.clone(),
@@ -193,18 +187,18 @@ impl Probe {
                     reason: "no host".into(),
                 });
             }
-            Some(url)
+            Peer::Http(url)
         };
         let mut probe = Probe {
             deadline_ms: now_ms.saturating_add(cfg.timeout_ms),
             start_ms: now_ms,
-            target,
+            peer,
             queue: VecDeque::new(),
             exchanges: BTreeMap::new(),
             next_exchange: 1,
             next_rpc: 1,
             report: Report::default(),
-            conv: steps::Conversation::default(),
+            conv: Conversation::default(),
             verdict: None,
             snapshot: None,
             requests_made: 0,

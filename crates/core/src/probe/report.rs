@@ -139,122 +139,23 @@ impl Report {
         elapsed_ms: u64,
         timeout_ms: u64,
     ) -> Verdict {
-        let slow_after = timeout_ms / 10;
-        let slow: Vec<String> = self
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != self.startup_step)
-            .map(|(_, s)| s)
-            .filter(|s| s.ok && slow_after > 0 && s.ms > slow_after)
-            .map(|s| {
-                format!(
-                    "{} took {} ms (over a tenth of the {} ms deadline)",
-                    s.name, s.ms, timeout_ms
-                )
-            })
-            .collect();
-        // Pushed past the cap: one per step at most, and worth seeing.
-        for detail in slow {
-            self.findings.push(Finding {
-                mode: Mode::SlowStep,
-                detail,
-                pointer: None,
-                rule: None,
-            });
-        }
+        self.note_slow_steps(timeout_ms);
         let malformed = self
             .findings
             .iter()
             .filter(|f| f.mode == Mode::MalformedJsonrpc)
             .count()
             + self.malformed_dropped;
-        let drift_changed = self.drift.as_ref().is_some_and(|d| !d.changes.is_empty());
-        if drift_changed {
-            let d = self.drift.as_ref().map(|d| (d.breaking, d.changes.len()));
-            if let Some((breaking, n)) = d {
-                self.findings.push(Finding {
-                    mode: Mode::SchemaDrift,
-                    detail: format!(
-                        "{n} change(s) against the baseline, {}",
-                        if breaking { "breaking" } else { "not breaking" }
-                    ),
-                    pointer: None,
-                    rule: None,
-                });
-            }
-        }
+        let drift_changed = self.note_drift();
         let breaking = self.drift.as_ref().is_some_and(|d| d.breaking);
-        let mut hint = None;
-        let (mode, reason, alternate_url) = if let Some(f) = self.failure.take() {
-            hint = f.hint;
-            (f.mode, f.reason, f.alternate_url)
-        } else if malformed > 0 {
-            let first = self
-                .findings
-                .iter()
-                .find(|f| f.mode == Mode::MalformedJsonrpc)
-                .map(|f| f.detail.clone())
-                .unwrap_or_default();
-            (
-                Mode::MalformedJsonrpc,
-                format!(
-                    "The server answers, but {malformed} part(s) of its answers break the spec; first: {first}."
-                ),
-                None,
-            )
-        } else if let Some(reason) = self.auth_required_reason.take() {
-            (Mode::AuthRequired, reason, None)
-        } else if drift_changed {
-            let d = self.drift.as_ref();
-            let n = d.map(|d| d.changes.len()).unwrap_or(0);
-            (
-                Mode::SchemaDrift,
-                format!(
-                    "The tool list changed since the baseline: {n} change(s), {}.",
-                    if breaking {
-                        "some of them breaking for existing clients"
-                    } else {
-                        "none breaking"
-                    }
-                ),
-                None,
-            )
-        } else {
-            let tools = self
-                .snapshot
-                .as_ref()
-                .map(|s| format!(", {} tool(s)", s.tools.len()))
-                .unwrap_or_default();
-            let era = match (self.era, &self.protocol_version) {
-                (Some(Era::Modern), Some(v)) => format!("modern MCP {v}"),
-                (Some(Era::Legacy), Some(v)) => format!("legacy MCP {v}"),
-                _ => "MCP".into(),
-            };
-            (
-                Mode::Ok,
-                format!("The server answers {era} correctly{tools}."),
-                None,
-            )
-        };
+        let Failure {
+            mode,
+            reason,
+            alternate_url,
+            hint,
+        } = self.conclusion(malformed, drift_changed, breaking);
         let (status, severity) = mode.status_severity(breaking);
-        if self.findings_dropped > 0 {
-            let n = self.findings_dropped;
-            self.findings.push(Finding {
-                mode: if self.malformed_dropped > 0 {
-                    Mode::MalformedJsonrpc
-                } else {
-                    Mode::SpecShould
-                },
-                detail: format!(
-                    "… and {} more finding(s) ({} of them spec violations), not kept: a verdict keeps the first {MAX_FINDINGS}",
-                    thousands(n),
-                    thousands(self.malformed_dropped)
-                ),
-                pointer: None,
-                rule: None,
-            });
-        }
+        self.note_dropped_findings();
         let names = self
             .tool_names
             .iter()
@@ -297,6 +198,141 @@ impl Report {
             findings: self.findings,
             checked_at: checked_at.to_string(),
             elapsed_ms,
+        }
+    }
+
+    /// A `slow_step` finding for each step (but the stdio start-up) that took
+    /// over a tenth of the deadline.
+    fn note_slow_steps(&mut self, timeout_ms: u64) {
+        let slow_after = timeout_ms / 10;
+        let slow: Vec<String> = self
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != self.startup_step)
+            .map(|(_, s)| s)
+            .filter(|s| s.ok && slow_after > 0 && s.ms > slow_after)
+            .map(|s| {
+                format!(
+                    "{} took {} ms (over a tenth of the {} ms deadline)",
+                    s.name, s.ms, timeout_ms
+                )
+            })
+            .collect();
+        // Pushed past the cap: one per step at most, and worth seeing.
+        for detail in slow {
+            self.findings.push(Finding {
+                mode: Mode::SlowStep,
+                detail,
+                pointer: None,
+                rule: None,
+            });
+        }
+    }
+
+    /// A `schema_drift` finding when the tool list changed; whether it did.
+    fn note_drift(&mut self) -> bool {
+        let drift_changed = self.drift.as_ref().is_some_and(|d| !d.changes.is_empty());
+        if drift_changed {
+            let d = self.drift.as_ref().map(|d| (d.breaking, d.changes.len()));
+            if let Some((breaking, n)) = d {
+                self.findings.push(Finding {
+                    mode: Mode::SchemaDrift,
+                    detail: format!(
+                        "{n} change(s) against the baseline, {}",
+                        if breaking { "breaking" } else { "not breaking" }
+                    ),
+                    pointer: None,
+                    rule: None,
+                });
+            }
+        }
+        drift_changed
+    }
+
+    /// The verdict's mode, reason, alternate URL and situation hint: the
+    /// failure if the climb failed, else the worst finding that decides a
+    /// mode (spec violations, auth required, drift), else ok.
+    fn conclusion(&mut self, malformed: usize, drift_changed: bool, breaking: bool) -> Failure {
+        let (mode, reason, alternate_url, hint) = if let Some(f) = self.failure.take() {
+            (f.mode, f.reason, f.alternate_url, f.hint)
+        } else if malformed > 0 {
+            let first = self
+                .findings
+                .iter()
+                .find(|f| f.mode == Mode::MalformedJsonrpc)
+                .map(|f| f.detail.clone())
+                .unwrap_or_default();
+            (
+                Mode::MalformedJsonrpc,
+                format!(
+                    "The server answers, but {malformed} part(s) of its answers break the spec; first: {first}."
+                ),
+                None,
+                None,
+            )
+        } else if let Some(reason) = self.auth_required_reason.take() {
+            (Mode::AuthRequired, reason, None, None)
+        } else if drift_changed {
+            let d = self.drift.as_ref();
+            let n = d.map(|d| d.changes.len()).unwrap_or(0);
+            (
+                Mode::SchemaDrift,
+                format!(
+                    "The tool list changed since the baseline: {n} change(s), {}.",
+                    if breaking {
+                        "some of them breaking for existing clients"
+                    } else {
+                        "none breaking"
+                    }
+                ),
+                None,
+                None,
+            )
+        } else {
+            let tools = self
+                .snapshot
+                .as_ref()
+                .map(|s| format!(", {} tool(s)", s.tools.len()))
+                .unwrap_or_default();
+            let era = match (self.era, &self.protocol_version) {
+                (Some(Era::Modern), Some(v)) => format!("modern MCP {v}"),
+                (Some(Era::Legacy), Some(v)) => format!("legacy MCP {v}"),
+                _ => "MCP".into(),
+            };
+            (
+                Mode::Ok,
+                format!("The server answers {era} correctly{tools}."),
+                None,
+                None,
+            )
+        };
+        Failure {
+            mode,
+            reason,
+            alternate_url,
+            hint,
+        }
+    }
+
+    /// One last finding counting the findings past the cap.
+    fn note_dropped_findings(&mut self) {
+        if self.findings_dropped > 0 {
+            let n = self.findings_dropped;
+            self.findings.push(Finding {
+                mode: if self.malformed_dropped > 0 {
+                    Mode::MalformedJsonrpc
+                } else {
+                    Mode::SpecShould
+                },
+                detail: format!(
+                    "… and {} more finding(s) ({} of them spec violations), not kept: a verdict keeps the first {MAX_FINDINGS}",
+                    thousands(n),
+                    thousands(self.malformed_dropped)
+                ),
+                pointer: None,
+                rule: None,
+            });
         }
     }
 }

@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::steps::{AltKind, Purpose, ALTERNATE_PATHS};
-use super::wire::Outcome;
+use super::exchange::{AltKind, Outcome, Purpose};
+use super::steps::ALTERNATE_PATHS;
 use super::Probe;
 use crate::http::TransportError;
 use crate::jsonrpc::{self, Reply};
@@ -17,13 +17,13 @@ impl Probe {
     // ---- route search ------------------------------------------------------
 
     pub(super) fn start_route_search(&mut self, now: u64) {
-        let Some(url) = self.target.clone() else {
+        let Some(url) = self.peer.http().cloned() else {
             return self.fail_handshake(now);
         };
         let own = url.path().trim_end_matches('/').to_string();
         // The other spelling of the listed path first (`/mcp` for `/mcp/`
         // and the reverse): servers route the two apart, listings mix them.
-        self.conv.alt_urls = other_spelling(&url)
+        self.conv.route.alt_urls = other_spelling(&url)
             .into_iter()
             .chain(
                 ALTERNATE_PATHS
@@ -37,9 +37,9 @@ impl Probe {
     }
 
     pub(super) fn try_alternate(&mut self, idx: usize, now: u64) {
-        let Some(url) = self.conv.alt_urls.get(idx).cloned() else {
+        let Some(url) = self.conv.route.alt_urls.get(idx).cloned() else {
             let ms = self.lap(now);
-            let tried: Vec<&str> = self.conv.alt_urls.iter().map(Url::path).collect();
+            let tried: Vec<&str> = self.conv.route.alt_urls.iter().map(Url::path).collect();
             self.report.step(
                 "route search",
                 false,
@@ -48,6 +48,7 @@ impl Probe {
             );
             let statuses: Vec<String> = self
                 .conv
+                .route
                 .handshake_statuses
                 .iter()
                 .map(u16::to_string)
@@ -110,7 +111,7 @@ impl Probe {
             (AltKind::Sse, Outcome::SseEndpoint { .. }) => true,
             _ => false,
         };
-        let url = self.conv.alt_urls[idx].clone();
+        let url = self.conv.route.alt_urls[idx].clone();
         if found {
             let ms = self.lap(now);
             self.report.step(
@@ -119,7 +120,7 @@ impl Probe {
                 ms,
                 format!("MCP answers at {}", url.path()),
             );
-            let listed = self.target.as_ref().map(Url::path).unwrap_or_default();
+            let listed = self.peer.http().map(Url::path).unwrap_or_default();
             let spelling = if listed.trim_end_matches('/') == url.path().trim_end_matches('/') {
                 if listed.ends_with('/') {
                     " (the listed path without its trailing slash)"
@@ -164,25 +165,25 @@ impl Probe {
     /// time left, and a listed path other than `/mcp`: worth one look at
     /// `/mcp` on the same origin before the verdict.
     pub(super) fn wants_sibling_check(&self, now: u64) -> bool {
-        !self.cfg.stdio
-            && self.conv.sse_transport
-            && !self.conv.sibling_checked
+        !self.peer.is_stdio()
+            && self.conv.sse.active
+            && !self.conv.route.sibling_checked
             && self.report.failure.is_none()
             && self.remaining_ms(now) > 0
             && self
-                .target
-                .as_ref()
+                .peer
+                .http()
                 .is_some_and(|u| u.path().trim_end_matches('/') != "/mcp")
     }
 
     pub(super) fn start_sibling_check(&mut self, now: u64) {
-        self.conv.sibling_checked = true;
-        let Some(url) = self.target.as_ref().and_then(|u| u.join("/mcp").ok()) else {
+        self.conv.route.sibling_checked = true;
+        let Some(url) = self.peer.http().and_then(|u| u.join("/mcp").ok()) else {
             return self.end(now);
         };
         // The HTTP+SSE conversation is over: answers to these POSTs are read
         // from their own responses, not awaited on the event stream.
-        self.conv.sse_transport = false;
+        self.conv.sse.active = false;
         self.conv.step_started_ms = now;
         let id = self.rpc_id();
         let rev = Revision::LATEST_MODERN;
@@ -199,7 +200,7 @@ impl Probe {
     }
 
     fn on_sibling(&mut self, kind: AltKind, outcome: Outcome, now: u64) {
-        let Some(url) = self.target.as_ref().and_then(|u| u.join("/mcp").ok()) else {
+        let Some(url) = self.peer.http().and_then(|u| u.join("/mcp").ok()) else {
             return self.end(now);
         };
         let era = match (&kind, &outcome) {

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::steps::{LateDiscover, Purpose};
-use super::wire::Outcome;
+use super::conversation::LateDiscover;
+use super::exchange::{Outcome, Purpose};
 use super::Probe;
 use crate::http::TransportError;
 use crate::jsonrpc::{self, Reply};
@@ -16,22 +16,22 @@ impl Probe {
         let mut bytes = msg.to_string().into_bytes();
         bytes.push(b'\n');
         self.queue.push_back(super::Action::StdioWrite { bytes });
-        self.conv.stdio_wait = wait;
+        self.conv.stdio.wait = wait;
     }
 
     pub(super) fn stdio_out(&mut self, chunk: &[u8], now: u64) {
         let cap = self.cfg.limits.max_body_bytes;
-        self.conv.stdio_buf.extend_from_slice(chunk);
-        while let Some(pos) = self.conv.stdio_buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.conv.stdio_buf.drain(..=pos).collect();
+        self.conv.stdio.buf.extend_from_slice(chunk);
+        while let Some(pos) = self.conv.stdio.buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.conv.stdio.buf.drain(..=pos).collect();
             self.stdio_line(&line, now);
             if self.verdict.is_some() {
                 return;
             }
         }
-        if self.conv.stdio_buf.len() > cap {
-            self.conv.stdio_buf.clear();
-            if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+        if self.conv.stdio.buf.len() > cap {
+            self.conv.stdio.buf.clear();
+            if let Some((_, purpose, _)) = self.conv.stdio.wait.take() {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::BodyTooLarge), now);
             }
         }
@@ -45,7 +45,7 @@ impl Probe {
         }
         // A line read while tools/list pages are awaited counts against the
         // cross-page budget, as an HTTP answer does (see `listing.rs`).
-        let paging = matches!(&self.conv.stdio_wait, Some((_, Purpose::ToolsList, _)));
+        let paging = matches!(&self.conv.stdio.wait, Some((_, Purpose::ToolsList, _)));
         let msg = match jsonrpc::parse_json_bounded(text) {
             Ok(parsed) => {
                 if paging {
@@ -56,8 +56,8 @@ impl Probe {
                 parsed.value
             }
             Err(_) => {
-                if !self.conv.stdio_noise_reported {
-                    self.conv.stdio_noise_reported = true;
+                if !self.conv.stdio.noise_reported {
+                    self.conv.stdio.noise_reported = true;
                     self.report.findings.push(crate::verdict::Finding {
                         mode: crate::verdict::Mode::MalformedJsonrpc,
                         detail: format!(
@@ -74,16 +74,16 @@ impl Probe {
         // A late answer to server/discover while waiting for initialize: the
         // server only started slowly. It is the discover's answer, judged
         // against the discover's id.
-        let late = self.conv.stdio_late.filter(|late| {
-            matches!(&self.conv.stdio_wait, Some((_, Purpose::Initialize, _)))
+        let late = self.conv.stdio.late.filter(|late| {
+            matches!(&self.conv.stdio.wait, Some((_, Purpose::Initialize, _)))
                 && jsonrpc::is_response(&msg)
                 && jsonrpc::id_matches(&msg, late.id)
         });
         if let Some(late) = late {
-            self.conv.stdio_late = None;
+            self.conv.stdio.late = None;
             return self.late_discover(late, msg, now);
         }
-        let Some((rpc_id, _, _)) = &self.conv.stdio_wait else {
+        let Some((rpc_id, _, _)) = &self.conv.stdio.wait else {
             return;
         };
         let rpc_id = *rpc_id;
@@ -100,15 +100,15 @@ impl Probe {
         // short while for the discover answer (delivered at the wait's end
         // if none comes, see `on_initialize`).
         let refusal = matches!(jsonrpc::read_reply(&resp), Some(Reply::Error { .. }));
-        if refusal && self.conv.stdio_late.is_some() && self.conv.held_initialize.is_none() {
-            if let Some((_, Purpose::Initialize, until)) = self.conv.stdio_wait.as_mut() {
+        if refusal && self.conv.stdio.late.is_some() && self.conv.stdio.held_initialize.is_none() {
+            if let Some((_, Purpose::Initialize, until)) = self.conv.stdio.wait.as_mut() {
                 let grace = super::steps::stdio_discover_wait(self.cfg.timeout_ms);
                 *until = (*until).min(now.saturating_add(grace));
-                self.conv.held_initialize = Some(resp);
+                self.conv.stdio.held_initialize = Some(resp);
                 return;
             }
         }
-        if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+        if let Some((_, purpose, _)) = self.conv.stdio.wait.take() {
             self.stdio_deliver(purpose, rpc_id, resp, now);
         }
     }
@@ -117,8 +117,8 @@ impl Probe {
     /// The child's first answer also carries its start-up time: its step
     /// says so and is never called slow.
     fn stdio_deliver(&mut self, purpose: Purpose, rpc_id: u64, msg: Value, now: u64) {
-        let first = !self.conv.stdio_answered;
-        self.conv.stdio_answered = true;
+        let first = !self.conv.stdio.answered;
+        self.conv.stdio.answered = true;
         let step = self.report.steps.len();
         self.conv.answering = Some(rpc_id);
         self.on_outcome(
@@ -179,8 +179,8 @@ impl Probe {
         if silence {
             self.report.steps.remove(late.step);
         }
-        self.conv.stdio_wait = None;
-        self.conv.held_initialize = None;
+        self.conv.stdio.wait = None;
+        self.conv.stdio.held_initialize = None;
         self.conv.step_started_ms = late.sent_ms;
         self.stdio_deliver(Purpose::Discover, late.id, msg, now);
         if let Some(i) = self.report.startup_step {
@@ -199,7 +199,7 @@ impl Probe {
         }
         // Nothing was written: the opening server/discover goes nowhere.
         self.queue.clear();
-        self.conv.stdio_wait = None;
+        self.conv.stdio.wait = None;
         let ms = self.lap(now);
         self.report.transport = Some(crate::verdict::Transport::Stdio);
         self.report.step("start", false, ms, message);
@@ -211,7 +211,7 @@ impl Probe {
     }
 
     pub(super) fn stdio_closed(&mut self, detail: &str, now: u64) {
-        if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+        if let Some((_, purpose, _)) = self.conv.stdio.wait.take() {
             let why = detail.to_string();
             self.on_outcome(
                 purpose,

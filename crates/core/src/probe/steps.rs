@@ -1,145 +1,35 @@
-//! Start here: the climb itself (the handshake here; `listing.rs`, `auth.rs`
-//! and `route.rs` hold the later rungs). Each request the probe makes has a
-//! [`Purpose`]; when its [`Outcome`] is known, `on_outcome` decides the next
-//! request or the failure, following the ladder and the fallback rules of the
-//! 2026-07-28 transport page ("Backward Compatibility").
+//! Start here: the climb itself. Each request the probe makes has a
+//! [`Purpose`]; when its [`Outcome`] is known, `on_outcome` here hands it to
+//! the rung that reads it (`handshake.rs` for discover, initialize and the
+//! HTTP+SSE stream; `listing.rs`, `auth.rs` and `route.rs` for the later
+//! rungs), which decides the next request or the failure. This file also
+//! sends the handshake's requests and ends the conversation.
 
 use serde_json::{json, Value};
 use url::Url;
 
-use super::wire::Outcome;
+use super::exchange::{Outcome, Purpose};
+use super::peer::Peer;
 use super::Probe;
-use crate::http::{header, Headers, TransportError};
-use crate::jsonrpc::{self, Reply};
+use crate::http::TransportError;
+use crate::jsonrpc;
 use crate::revision::Revision;
-use crate::safe_call::SafeCall;
 use crate::validate::{self, Answer};
-use crate::verdict::{Era, Mode, ServerInfo, Transport};
-
-/// What a request was for.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Purpose {
-    Connect,
-    Discover,
-    Initialize,
-    Initialized,
-    /// GET for the 2024-11-05 `endpoint` event.
-    SseOpen,
-    ToolsList,
-    SafeCall,
-    /// GET of an RFC 9728 or RFC 8414 document (`auth.rs`).
-    AuthMetadata {
-        discovery: Box<super::auth::Discovery>,
-    },
-    EndSession,
-    /// The alternate-route search.
-    Alt {
-        idx: usize,
-        kind: AltKind,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AltKind {
-    Discover,
-    Initialize,
-    Sse,
-    /// The look at `/mcp` beside a server found on the old HTTP+SSE
-    /// transport: does the same origin also serve Streamable HTTP?
-    SiblingDiscover,
-    SiblingInitialize,
-}
-
-/// At which rung a 401/403 came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AuthCtx {
-    Handshake,
-    ToolsList,
-    SafeCall,
-}
+use crate::verdict::Mode;
 
 /// The alternate paths of the `route_moved` search, in order.
 pub(crate) const ALTERNATE_PATHS: [&str; 6] =
     ["/mcp", "/v1/mcp", "/api/mcp", "/sse", "/mcp/sse", "/"];
 
-/// What the conversation has learnt so far.
-#[derive(Debug, Default)]
-pub(crate) struct Conversation {
-    pub revision: Option<Revision>,
-    pub modern: bool,
-    /// Speaking the 2024-11-05 HTTP+SSE transport.
-    pub sse_transport: bool,
-    pub session_id: Option<String>,
-    pub sse_endpoint: Option<Url>,
-    /// Waiting for a response on the legacy SSE stream: (rpc id, purpose, deadline).
-    pub stream_wait: Option<(u64, Purpose, u64)>,
-    /// Waiting for a response on stdio: (rpc id, purpose, deadline).
-    pub stdio_wait: Option<(u64, Purpose, u64)>,
-    pub stdio_buf: Vec<u8>,
-    pub stdio_noise_reported: bool,
-    /// The stdio `server/discover` in flight: (rpc id, when it was sent).
-    pub stdio_discover: Option<(u64, u64)>,
-    /// A stdio `server/discover` the probe stopped waiting for: a server
-    /// that starts slowly may still answer it while `initialize` is pending.
-    pub stdio_late: Option<LateDiscover>,
-    /// The stdio child has answered at least once (its first answer's time
-    /// includes the process start-up).
-    pub stdio_answered: bool,
-    /// The rpc id of the request whose answer is being handled, when it is
-    /// not the last one sent (stdio answers may come late): what `judge`
-    /// checks the answer's id against.
-    pub answering: Option<u64>,
-    /// A stdio `initialize` refusal held while a late discover answer may
-    /// still come (a server answering out of order).
-    pub held_initialize: Option<Value>,
-    pub capabilities: Value,
-    pub tools: Vec<Value>,
-    pub pages: u32,
-    pub cursors: Vec<String>,
-    pub step_started_ms: u64,
-    pub http_step_done: bool,
-    /// Statuses of the handshake attempts at the listed URL (route search).
-    pub handshake_statuses: Vec<u16>,
-    /// Excerpts of the handshake answers (evidence for handshake_failed).
-    pub answers: Vec<String>,
-    pub alt_urls: Vec<Url>,
-    pub call_label: String,
-    pub call_why: String,
-    /// The safe call, chosen when the tool list was complete.
-    pub call_choice: Option<SafeCall>,
-    /// Messages that came on the legacy stream before anyone waited for them.
-    pub stream_inbox: Vec<Value>,
-    /// The `/mcp` beside an HTTP+SSE server was looked at (once a probe).
-    pub sibling_checked: bool,
-}
-
-/// A stdio `server/discover` that got no answer within the short wait.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LateDiscover {
-    pub id: u64,
-    pub sent_ms: u64,
-    /// The ladder step that recorded the silence (index in the report).
-    pub step: usize,
-}
-
-impl Conversation {
-    pub fn stdio_deadline(&self) -> Option<u64> {
-        self.stdio_wait
-            .as_ref()
-            .map(|w| w.2)
-            .or(self.stream_wait.as_ref().map(|w| w.2))
-    }
-}
-
 impl Probe {
     /// First move.
     pub(super) fn begin(&mut self, now: u64) {
         self.conv.step_started_ms = now;
-        if self.cfg.stdio {
+        if self.peer.is_stdio() {
             self.send_discover(now);
             return;
         }
-        let Some(url) = self.target.clone() else {
+        let Some(url) = self.peer.http().cloned() else {
             return;
         };
         if self.cfg.preflight {
@@ -164,8 +54,8 @@ impl Probe {
 
     pub(super) fn connected(&mut self, r: crate::http::ConnectReport, now: u64) {
         let host = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         let dns_detail = if host
@@ -201,35 +91,46 @@ impl Probe {
             "server/discover",
             jsonrpc::with_modern_meta(json!({}), rev),
         );
-        if self.cfg.stdio {
-            // On stdio a legacy server may stay silent before `initialize`:
-            // wait a short while only, then fall back (2026-07-28 stdio page).
-            // The wait does not grow with the deadline: a modern server that
-            // answers after it is still adopted (`stdio_late`), so waiting
-            // longer would only delay the silent legacy servers.
-            let wait = stdio_discover_wait(self.cfg.timeout_ms);
-            let deadline = (now + wait).min(self.deadline_ms);
-            self.conv.stdio_discover = Some((id, now));
-            self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
-        } else {
-            let url = self.target.clone().expect("http probe has a target");
-            self.post_rpc(Purpose::Discover, &msg, Some(id), url, Some(rev), now);
+        match self.peer.clone() {
+            Peer::Stdio => {
+                // On stdio a legacy server may stay silent before `initialize`:
+                // wait a short while only, then fall back (2026-07-28 stdio page).
+                // The wait does not grow with the deadline: a modern server that
+                // answers after it is still adopted (`stdio.late`), so waiting
+                // longer would only delay the silent legacy servers.
+                let wait = stdio_discover_wait(self.cfg.timeout_ms);
+                let deadline = (now + wait).min(self.deadline_ms);
+                self.conv.stdio.discover = Some((id, now));
+                self.stdio_send(&msg, Some((id, Purpose::Discover, deadline)));
+            }
+            Peer::Http(url) => {
+                self.post_rpc(Purpose::Discover, &msg, Some(id), url, Some(rev), now);
+            }
         }
     }
 
+    /// A legacy `initialize` POSTed to `url` (the endpoint, an alternate
+    /// route, the HTTP+SSE transport's announced endpoint).
     pub(super) fn send_initialize(&mut self, url: Url, purpose: Purpose, now: u64) {
+        let (id, msg) = self.initialize_request();
+        self.post_rpc(purpose, &msg, Some(id), url, None, now);
+    }
+
+    /// A legacy `initialize` written to the stdio child.
+    pub(super) fn send_stdio_initialize(&mut self) {
+        let (id, msg) = self.initialize_request();
+        let deadline = self.deadline_ms;
+        self.stdio_send(&msg, Some((id, Purpose::Initialize, deadline)));
+    }
+
+    fn initialize_request(&mut self) -> (u64, Value) {
         let id = self.rpc_id();
         let msg = jsonrpc::request(
             id,
             "initialize",
             jsonrpc::initialize_params(Revision::LATEST_LEGACY),
         );
-        if self.cfg.stdio {
-            let deadline = self.deadline_ms;
-            self.stdio_send(&msg, Some((id, purpose, deadline)));
-        } else {
-            self.post_rpc(purpose, &msg, Some(id), url, None, now);
-        }
+        (id, msg)
     }
 
     /// Sends a request of the established conversation (era, session, transport).
@@ -251,34 +152,36 @@ impl Probe {
             None => params,
         };
         let msg = jsonrpc::request(id, method, params);
-        if self.cfg.stdio {
+        let Peer::Http(target) = &self.peer else {
             let deadline = self.deadline_ms;
             self.stdio_send(&msg, Some((id, purpose, deadline)));
             return;
-        }
-        let url = self.conversation_url();
+        };
+        let url = self.conversation_url(target);
         self.post_rpc(purpose, &msg, Some(id), url, modern_rev, now);
     }
 
-    pub(super) fn conversation_url(&self) -> Url {
-        if self.conv.sse_transport {
-            if let Some(e) = &self.conv.sse_endpoint {
+    /// Where the conversation's POSTs go: the HTTP+SSE transport's announced
+    /// endpoint once there is one, else the endpoint itself.
+    pub(super) fn conversation_url(&self, target: &Url) -> Url {
+        if self.conv.sse.active {
+            if let Some(e) = &self.conv.sse.endpoint {
                 return e.clone();
             }
         }
-        self.target.clone().expect("http probe has a target")
+        target.clone()
     }
 
     pub(super) fn send_initialized(&mut self, now: u64) {
         let msg = jsonrpc::notification("notifications/initialized", None);
-        if self.cfg.stdio {
+        let Peer::Http(target) = &self.peer else {
             self.stdio_send(&msg, None);
             self.report
                 .step("notifications/initialized", true, 0, "sent");
             self.start_tools_list(now);
             return;
-        }
-        let url = self.conversation_url();
+        };
+        let url = self.conversation_url(target);
         self.post_rpc(Purpose::Initialized, &msg, None, url, None, now);
     }
 
@@ -355,15 +258,15 @@ impl Probe {
     /// A transport failure ends the climb with the mode of its layer.
     pub(super) fn fail_transport(&mut self, step: &str, err: &TransportError, ms: u64, now: u64) {
         let host = self
-            .target
-            .as_ref()
+            .peer
+            .http()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
         let (layer, mode, reason) = match err {
             // A stdio server that dies or closes its output during the
             // handshake: it never completed one.
             TransportError::Connection { message } | TransportError::Other { message }
-                if self.cfg.stdio =>
+                if self.peer.is_stdio() =>
             {
                 (
                     step,
@@ -415,8 +318,8 @@ impl Probe {
             Outcome::Failed(TransportError::Timeout) => {
                 let ms = self.lap(now);
                 let target = self
-                    .target
-                    .as_ref()
+                    .peer
+                    .http()
                     .map(|u| u.authority().to_string())
                     .unwrap_or_default();
                 self.report.step("tcp", false, ms, "timed out");
@@ -442,568 +345,6 @@ impl Probe {
         }
     }
 
-    pub(super) fn on_discover(&mut self, outcome: Outcome, now: u64) {
-        let ms = self.lap(now);
-        let stdio_discover = self.conv.stdio_discover.take();
-        match outcome {
-            Outcome::Reply { msg, .. } => {
-                match jsonrpc::read_reply(&msg) {
-                    Some(Reply::Result(result)) => {
-                        let versions = strings(result.get("supportedVersions"));
-                        if versions
-                            .iter()
-                            .any(|v| v == Revision::LATEST_MODERN.as_str())
-                        {
-                            self.judge(
-                                Revision::LATEST_MODERN,
-                                Answer::Discover,
-                                "server/discover",
-                                &msg,
-                            );
-                            self.adopt_modern(&result, &versions);
-                            self.report.step(
-                                "server/discover",
-                                true,
-                                ms,
-                                format!(
-                                    "modern MCP {} (supports {})",
-                                    Revision::LATEST_MODERN,
-                                    versions.join(", ")
-                                ),
-                            );
-                            self.start_tools_list(now);
-                        } else if result.get("supportedVersions").is_some() {
-                            let legacy: Vec<&String> = versions
-                                .iter()
-                                .filter(|v| Revision::parse(v).is_some())
-                                .collect();
-                            if legacy.is_empty() {
-                                self.report.step(
-                                    "server/discover",
-                                    false,
-                                    ms,
-                                    format!("supports only {}", versions.join(", ")),
-                                );
-                                self.report.fail(
-                                Mode::HandshakeFailed,
-                                format!("server/discover lists no protocol version mcprobe speaks ({})", versions.join(", ")),
-                            );
-                                return self.end(now);
-                            }
-                            self.fallback_to_initialize(
-                                ms,
-                                format!("supports only legacy {}", versions.join(", ")),
-                                now,
-                            );
-                        } else {
-                            self.conv.answers.push(format!(
-                                "server/discover: {}",
-                                jsonrpc::excerpt(msg.to_string().as_bytes(), 120)
-                            ));
-                            self.fallback_to_initialize(
-                                ms,
-                                "a result that is no discover result".into(),
-                                now,
-                            );
-                        }
-                    }
-                    Some(Reply::Error {
-                        code,
-                        message,
-                        data,
-                    }) => self.on_discover_error(code, &message, data, 200, ms, now),
-                    None => self.fallback_to_initialize(ms, "no JSON-RPC response".into(), now),
-                }
-            }
-            Outcome::Status {
-                status,
-                headers,
-                excerpt,
-                reply,
-            } => {
-                if matches!(status, 401 | 403 | 421) {
-                    self.report
-                        .step("server/discover", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
-                }
-                if let Some(Reply::Error {
-                    code,
-                    message,
-                    data,
-                }) = reply.as_ref().and_then(jsonrpc::read_reply)
-                {
-                    if is_modern_error(code) {
-                        return self.on_discover_error(code, &message, data, status, ms, now);
-                    }
-                    self.conv.answers.push(format!(
-                        "server/discover: HTTP {status}, JSON-RPC error {code} {message}"
-                    ));
-                    return self.fallback_to_initialize(
-                        ms,
-                        format!("HTTP {status}, JSON-RPC error {code}"),
-                        now,
-                    );
-                }
-                self.conv
-                    .answers
-                    .push(format!("server/discover: HTTP {status} {excerpt}"));
-                self.fallback_to_initialize(ms, format!("HTTP {status}"), now);
-            }
-            Outcome::NotMcp {
-                status,
-                why,
-                excerpt,
-                ..
-            } => {
-                self.conv
-                    .answers
-                    .push(format!("server/discover: HTTP {status}, {why}: {excerpt}"));
-                self.fallback_to_initialize(ms, format!("HTTP {status}, {why}"), now);
-            }
-            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } => {
-                self.conv
-                    .answers
-                    .push(format!("server/discover: HTTP {status} with no body"));
-                self.fallback_to_initialize(ms, format!("HTTP {status} with no body"), now);
-            }
-            Outcome::RedirectLoop { last } => {
-                self.fail_redirect_loop("server/discover", &last, ms, now)
-            }
-            Outcome::Failed(TransportError::Timeout) if self.cfg.stdio => {
-                // The time is the probe's own wait, not the server's latency.
-                let step = self.report.steps.len();
-                self.fallback_to_initialize(
-                    ms,
-                    format!("no answer within the probe's {ms} ms wait: a legacy stdio server stays silent"),
-                    now,
-                );
-                if let Some((id, sent_ms)) = stdio_discover {
-                    self.conv.stdio_late = Some(LateDiscover { id, sent_ms, step });
-                }
-            }
-            Outcome::Failed(err) => self.fail_transport("server/discover", &err, ms, now),
-            other => self.fallback_to_initialize(ms, other.short(), now),
-        }
-    }
-
-    pub(super) fn on_discover_error(
-        &mut self,
-        code: i64,
-        message: &str,
-        data: Option<Value>,
-        status: u16,
-        ms: u64,
-        now: u64,
-    ) {
-        match code {
-            -32022 => {
-                let supported = strings(data.as_ref().and_then(|d| d.get("supported")));
-                if supported
-                    .iter()
-                    .any(|v| Revision::parse(v).is_some_and(|r| r.era() == Era::Legacy))
-                {
-                    self.fallback_to_initialize(
-                        ms,
-                        format!("modern server supporting only {}", supported.join(", ")),
-                        now,
-                    );
-                } else {
-                    self.report.step(
-                        "server/discover",
-                        false,
-                        ms,
-                        format!(
-                            "unsupported version; server supports {}",
-                            supported.join(", ")
-                        ),
-                    );
-                    self.report.fail(
-                        Mode::HandshakeFailed,
-                        format!(
-                            "No mutually supported protocol version: the server supports {}",
-                            if supported.is_empty() {
-                                "none it names".into()
-                            } else {
-                                supported.join(", ")
-                            }
-                        ),
-                    );
-                    self.end(now);
-                }
-            }
-            -32020 | -32021 => {
-                self.report.step(
-                    "server/discover",
-                    false,
-                    ms,
-                    format!("HTTP {status}, JSON-RPC error {code}: {message}"),
-                );
-                self.report.fail(
-                    Mode::HandshakeFailed,
-                    format!("The modern server rejected server/discover with JSON-RPC error {code} ({message})"),
-                );
-                self.end(now);
-            }
-            _ => {
-                self.conv
-                    .answers
-                    .push(format!("server/discover: JSON-RPC error {code} {message}"));
-                self.fallback_to_initialize(ms, format!("JSON-RPC error {code}"), now);
-            }
-        }
-    }
-
-    pub(super) fn fallback_to_initialize(&mut self, ms: u64, why: String, now: u64) {
-        // Not a success: the step failed and the probe moved on (the verdict
-        // says whether the fallback worked).
-        self.report.step(
-            "server/discover",
-            false,
-            ms,
-            format!("not modern ({why}); moved on to legacy initialize"),
-        );
-        if self.cfg.stdio {
-            self.send_initialize(
-                Url::parse("stdio:x").expect("static url"),
-                Purpose::Initialize,
-                now,
-            );
-        } else {
-            let url = self.target.clone().expect("http target");
-            self.send_initialize(url, Purpose::Initialize, now);
-        }
-    }
-
-    pub(super) fn adopt_modern(&mut self, result: &Value, _versions: &[String]) {
-        self.conv.modern = true;
-        self.conv.revision = Some(Revision::LATEST_MODERN);
-        self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
-        self.report.era = Some(Era::Modern);
-        self.report.transport = Some(if self.cfg.stdio {
-            Transport::Stdio
-        } else {
-            Transport::StreamableHttp
-        });
-        self.report.protocol_version = Some(Revision::LATEST_MODERN.as_str().into());
-        let info = result
-            .get("_meta")
-            .and_then(|m| m.get("io.modelcontextprotocol/serverInfo"))
-            .or_else(|| result.get("serverInfo"));
-        self.report.server = info.and_then(server_info);
-    }
-
-    pub(super) fn on_initialize(&mut self, outcome: Outcome, now: u64) {
-        let ms = self.lap(now);
-        // The wait for a late discover answer ended without one: the held
-        // refusal of initialize is the answer after all.
-        let outcome = match (outcome, self.conv.held_initialize.take()) {
-            (Outcome::Failed(TransportError::Timeout), Some(msg)) => Outcome::Reply {
-                msg,
-                status: 0,
-                headers: Vec::new(),
-            },
-            (outcome, _) => outcome,
-        };
-        match outcome {
-            Outcome::Reply { msg, headers, .. } => self.on_initialize_reply(msg, &headers, ms, now),
-            Outcome::Status {
-                status,
-                headers,
-                excerpt,
-                reply,
-            } => {
-                self.conv.handshake_statuses.push(status);
-                if matches!(status, 401 | 403 | 421) {
-                    self.report
-                        .step("initialize", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
-                }
-                let said = match reply.as_ref().and_then(jsonrpc::read_reply) {
-                    Some(Reply::Error { code, message, .. }) => {
-                        format!("JSON-RPC error {code} {message}")
-                    }
-                    _ => excerpt.clone(),
-                };
-                self.conv
-                    .answers
-                    .push(format!("initialize: HTTP {status} {said}"));
-                if matches!(status, 400 | 404 | 405 | 410) && !self.cfg.stdio {
-                    // 2026-07-28 "Backward Compatibility": last, the 2024-11-05
-                    // HTTP+SSE transport's GET for the `endpoint` event.
-                    self.report.step(
-                        "initialize",
-                        false,
-                        ms,
-                        format!("HTTP {status}; moved on to the 2024-11-05 HTTP+SSE transport"),
-                    );
-                    let url = self.target.clone().expect("http target");
-                    let wait = (self.cfg.timeout_ms / 3).max(2_000);
-                    self.get_sse(Purpose::SseOpen, url, Some(now + wait), now);
-                } else if status >= 500 {
-                    self.report
-                        .step("initialize", false, ms, format!("HTTP {status}"));
-                    self.report.fail(
-                        Mode::HttpError,
-                        format!("The server answers HTTP {status}: {excerpt}"),
-                    );
-                    self.end(now);
-                } else {
-                    self.report
-                        .step("initialize", false, ms, format!("HTTP {status}"));
-                    self.fail_handshake(now);
-                }
-            }
-            Outcome::NotMcp {
-                status,
-                why,
-                excerpt,
-                ..
-            } => {
-                self.report
-                    .step("initialize", false, ms, format!("HTTP {status}, {why}"));
-                self.conv
-                    .answers
-                    .push(format!("initialize: HTTP {status}, {why}: {excerpt}"));
-                self.fail_handshake(now);
-            }
-            Outcome::NoBody { status, .. } | Outcome::Raw { status, .. } => {
-                self.report.step(
-                    "initialize",
-                    false,
-                    ms,
-                    format!("HTTP {status} with no body"),
-                );
-                self.conv
-                    .answers
-                    .push(format!("initialize: HTTP {status} with an empty body"));
-                self.fail_handshake(now);
-            }
-            Outcome::RedirectLoop { last } => self.fail_redirect_loop("initialize", &last, ms, now),
-            Outcome::Failed(err) => self.fail_transport("initialize", &err, ms, now),
-            other => {
-                self.report.step("initialize", false, ms, other.short());
-                self.fail_handshake(now);
-            }
-        }
-    }
-
-    pub(super) fn on_initialize_reply(&mut self, msg: Value, headers: &Headers, ms: u64, now: u64) {
-        match jsonrpc::read_reply(&msg) {
-            Some(Reply::Result(result)) => {
-                let version = result
-                    .get("protocolVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let Some(rev) = Revision::parse(version).filter(|r| r.era() == Era::Legacy) else {
-                    self.report.step(
-                        "initialize",
-                        false,
-                        ms,
-                        format!("protocol version {version:?}"),
-                    );
-                    self.conv
-                        .answers
-                        .push(format!("initialize: protocolVersion {version:?}"));
-                    self.report.fail(
-                        Mode::HandshakeFailed,
-                        format!("initialize answered protocol version {version:?}, which is no released legacy MCP revision (offered {})", Revision::LATEST_LEGACY),
-                    );
-                    return self.end(now);
-                };
-                self.judge(rev, Answer::Initialize, "initialize", &msg);
-                self.conv.revision = Some(rev);
-                self.conv.capabilities = result.get("capabilities").cloned().unwrap_or(Value::Null);
-                if !self.conv.sse_transport {
-                    self.conv.session_id = header(headers, "mcp-session-id").map(str::to_string);
-                }
-                self.report.era = Some(Era::Legacy);
-                self.report.transport = Some(if self.cfg.stdio {
-                    Transport::Stdio
-                } else if self.conv.sse_transport {
-                    Transport::Sse
-                } else {
-                    Transport::StreamableHttp
-                });
-                self.report.protocol_version = Some(rev.as_str().into());
-                self.report.server = result.get("serverInfo").and_then(server_info);
-                self.report.finding(
-                    Mode::LegacyOnly,
-                    format!("the server speaks legacy MCP {rev} only; no modern (2026-07-28) server/discover"),
-                );
-                let session = match &self.conv.session_id {
-                    Some(_) => ", session minted",
-                    None => "",
-                };
-                self.report
-                    .step("initialize", true, ms, format!("legacy MCP {rev}{session}"));
-                self.send_initialized(now);
-            }
-            Some(Reply::Error { code, message, .. }) => {
-                self.report.step(
-                    "initialize",
-                    false,
-                    ms,
-                    format!("JSON-RPC error {code}: {message}"),
-                );
-                self.conv
-                    .answers
-                    .push(format!("initialize: JSON-RPC error {code} {message}"));
-                self.fail_handshake(now);
-            }
-            None => {
-                self.report
-                    .step("initialize", false, ms, "no JSON-RPC response");
-                self.fail_handshake(now);
-            }
-        }
-    }
-
-    pub(super) fn fail_handshake(&mut self, now: u64) {
-        let said = if self.conv.answers.is_empty() {
-            "no usable answer".to_string()
-        } else {
-            self.conv.answers.join("; ")
-        };
-        self.report.fail(
-            Mode::HandshakeFailed,
-            format!("Neither server/discover nor initialize got a valid MCP answer: {said}"),
-        );
-        self.end(now);
-    }
-
-    pub(super) fn fail_redirect_loop(&mut self, step: &str, last: &str, ms: u64, now: u64) {
-        self.report.step(
-            step,
-            false,
-            ms,
-            format!("more than {} redirects", self.cfg.limits.max_redirects),
-        );
-        self.report.fail(
-            Mode::HttpError,
-            format!(
-                "{step} was redirected more than {} times (a redirect loop; last to {last})",
-                self.cfg.limits.max_redirects
-            ),
-        );
-        self.end(now);
-    }
-
-    pub(super) fn on_sse_open(&mut self, outcome: Outcome, now: u64) {
-        if self.conv.sse_endpoint.is_some() {
-            // The stream already gave its endpoint; its end only matters to a
-            // request waiting on it, which is told separately.
-            return;
-        }
-        let ms = self.lap(now);
-        match outcome {
-            Outcome::SseEndpoint { endpoint } => {
-                self.conv.sse_transport = true;
-                self.conv.sse_endpoint = Some(endpoint.clone());
-                self.report.step(
-                    "GET endpoint",
-                    true,
-                    ms,
-                    format!("2024-11-05 HTTP+SSE, endpoint {}", endpoint.path()),
-                );
-                self.report.finding(
-                    Mode::DeprecatedTransport,
-                    "the server answers only over the deprecated 2024-11-05 HTTP+SSE transport; migrate to Streamable HTTP",
-                );
-                self.send_initialize(endpoint, Purpose::Initialize, now);
-            }
-            Outcome::Status {
-                status,
-                headers,
-                excerpt,
-                ..
-            } => {
-                self.conv.handshake_statuses.push(status);
-                if matches!(status, 401 | 403) {
-                    self.report
-                        .step("GET endpoint", false, ms, format!("HTTP {status}"));
-                    return self.start_auth(AuthCtx::Handshake, status, &headers, &excerpt, now);
-                }
-                self.conv
-                    .answers
-                    .push(format!("GET: HTTP {status} {excerpt}"));
-                self.report
-                    .step("GET endpoint", false, ms, format!("HTTP {status}"));
-                if self
-                    .conv
-                    .handshake_statuses
-                    .iter()
-                    .all(|s| matches!(s, 404 | 405 | 410))
-                {
-                    self.start_route_search(now);
-                } else if status >= 500 {
-                    self.report.fail(
-                        Mode::HttpError,
-                        format!("The server answers HTTP {status}: {excerpt}"),
-                    );
-                    self.end(now);
-                } else {
-                    self.fail_handshake(now);
-                }
-            }
-            Outcome::Failed(TransportError::Timeout) => {
-                self.report
-                    .step("GET endpoint", false, ms, "no endpoint event");
-                self.conv
-                    .answers
-                    .push(format!("GET: no `endpoint` event within {ms} ms"));
-                self.fail_handshake(now);
-            }
-            Outcome::Failed(err) => self.fail_transport("GET endpoint", &err, ms, now),
-            Outcome::RedirectLoop { last } => {
-                self.fail_redirect_loop("GET endpoint", &last, ms, now)
-            }
-            other => {
-                self.report.step("GET endpoint", false, ms, other.short());
-                self.conv.answers.push(format!("GET: {}", other.short()));
-                self.fail_handshake(now);
-            }
-        }
-    }
-
-    pub(super) fn on_initialized(&mut self, outcome: Outcome, now: u64) {
-        let ms = self.lap(now);
-        match &outcome {
-            // Any 2xx accepts a notification; its body means nothing (the
-            // HTTP+SSE servers of the TypeScript SDK say "Accepted" in plain
-            // text), so it is not read as a JSON-RPC answer.
-            Outcome::NoBody { status }
-            | Outcome::Raw { status, .. }
-            | Outcome::NotMcp { status, .. }
-            | Outcome::Reply { status, .. }
-                if (200..300).contains(status) =>
-            {
-                self.report.step(
-                    "notifications/initialized",
-                    true,
-                    ms,
-                    format!("HTTP {status}, accepted"),
-                );
-            }
-            Outcome::Status { status, .. } => {
-                self.report.step(
-                    "notifications/initialized",
-                    false,
-                    ms,
-                    format!("HTTP {status}"),
-                );
-                self.report.finding(
-                    Mode::SpecShould,
-                    format!("notifications/initialized answered HTTP {status}; a server accepting it must answer 202"),
-                );
-            }
-            other => {
-                self.report
-                    .step("notifications/initialized", false, ms, other.short());
-            }
-        }
-        self.start_tools_list(now);
-    }
-
     // ---- the end -------------------------------------------------------------
 
     /// Ends the conversation: DELETE a minted session first, then the verdict.
@@ -1012,11 +353,12 @@ impl Probe {
             return self.start_sibling_check(now);
         }
         if let Some(session) = self.conv.session_id.take() {
-            if !self.cfg.stdio && self.remaining_ms(now) > 0 {
-                self.conv.step_started_ms = now;
-                let url = self.target.clone().expect("http target");
-                self.delete_session(url, session, now);
-                return;
+            if let Some(url) = self.peer.http().cloned() {
+                if self.remaining_ms(now) > 0 {
+                    self.conv.step_started_ms = now;
+                    self.delete_session(url, session, now);
+                    return;
+                }
             }
         }
         self.end_now(now);
@@ -1041,35 +383,10 @@ impl Probe {
     }
 }
 
-/// The strings of a JSON array (others skipped); empty when it is no array.
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// How long a stdio probe waits for an answer to `server/discover` before
 /// it also sends `initialize`: a quarter of the deadline, at most 3 s.
 pub(crate) fn stdio_discover_wait(timeout_ms: u64) -> u64 {
     (timeout_ms / 4).clamp(1, 3_000)
-}
-
-fn is_modern_error(code: i64) -> bool {
-    matches!(code, -32022..=-32020)
-}
-
-fn server_info(v: &Value) -> Option<ServerInfo> {
-    let name = v.get("name")?.as_str()?.to_string();
-    let version = v
-        .get("version")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    Some(ServerInfo { name, version })
 }
 
 fn ip_of(address: &str) -> &str {

@@ -1,129 +1,19 @@
-//! Start here: turning requests into host actions and host events into
-//! [`Outcome`]s: headers per era, redirects (followed and counted by us), body
-//! and stream caps, SSE answers, the legacy HTTP+SSE stream, platform pages,
-//! deadlines. The decisions live in `steps.rs`; stdio framing in
-//! `stdio.rs`, header value encoding in `headers.rs`.
+//! Start here: turning host events into [`Outcome`]s: redirects (followed
+//! and counted by us), body and stream caps, platform pages, deadlines.
+//! Requests are built in `request.rs`, SSE events read in `stream.rs`; the
+//! decisions live in `steps.rs` and the rungs it hands outcomes to; stdio
+//! framing in `stdio.rs`, header value encoding in `headers.rs`.
 
 use serde_json::Value;
 use url::Url;
 
-use super::steps::Purpose;
+use super::exchange::{BodyMode, Outcome, Purpose};
+use super::peer::Peer;
 use super::Probe;
 use crate::classify;
-use crate::http::{
-    header, ConnectRequest, ExchangeId, Headers, HttpRequest, Method, TransportError,
-};
+use crate::http::{header, ExchangeId, Headers, TransportError};
 use crate::jsonrpc;
-use crate::revision::Revision;
-use crate::sse::{SseEvent, SseParser};
-
-use super::headers::{header_safe, param_headers};
-
-/// What came of one request, as the conversation sees it.
-#[derive(Debug, Clone)]
-pub(crate) enum Outcome {
-    /// The first response head of the probe (for the ladder's `http` step).
-    Head {
-        status: u16,
-        ms: u64,
-    },
-    /// A JSON-RPC response (picked out of a batch or an SSE stream).
-    Reply {
-        msg: Value,
-        status: u16,
-        headers: Headers,
-    },
-    /// A 2xx answer with no body (202 to a notification or an HTTP+SSE POST).
-    NoBody {
-        status: u16,
-    },
-    /// A 2xx answer that is not JSON-RPC (HTML, garbage, empty, a stream that
-    /// ended without the response).
-    NotMcp {
-        status: u16,
-        why: String,
-        excerpt: String,
-    },
-    /// A non-2xx answer, body read (capped), parsed as JSON-RPC when it is.
-    Status {
-        status: u16,
-        headers: Headers,
-        excerpt: String,
-        reply: Option<Value>,
-    },
-    /// A raw answer (for non-MCP GETs: protected-resource metadata, DELETE).
-    Raw {
-        status: u16,
-        body: Vec<u8>,
-    },
-    /// The legacy GET stream announced its POST endpoint.
-    SseEndpoint {
-        endpoint: Url,
-    },
-    /// A hosting platform's page.
-    Platform {
-        platform: &'static str,
-        signature: String,
-        status: u16,
-    },
-    RedirectLoop {
-        last: String,
-    },
-    Failed(TransportError),
-}
-
-impl Outcome {
-    /// A few words for a step detail.
-    pub fn short(&self) -> String {
-        match self {
-            Outcome::Head { status, .. } => format!("HTTP {status}"),
-            Outcome::Reply { status, .. } => format!("HTTP {status}, JSON-RPC answer"),
-            Outcome::NoBody { status, .. } => format!("HTTP {status}, no body"),
-            Outcome::NotMcp { status, why, .. } => format!("HTTP {status}, {why}"),
-            Outcome::Status { status, .. } | Outcome::Raw { status, .. } => {
-                format!("HTTP {status}")
-            }
-            Outcome::SseEndpoint { endpoint } => format!("endpoint {endpoint}"),
-            Outcome::Platform { platform, .. } => format!("{platform} page"),
-            Outcome::RedirectLoop { .. } => "redirect loop".into(),
-            Outcome::Failed(e) => e.to_string(),
-        }
-    }
-}
-
-/// How an exchange's body is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyMode {
-    /// Buffer it (capped) and judge at the end.
-    Buffer,
-    /// An SSE answer to one request: look for the response event.
-    SseAnswer,
-    /// The legacy HTTP+SSE GET stream: `endpoint`, then `message` events.
-    LegacyStream,
-    /// Raw bytes wanted (metadata documents, DELETE).
-    Raw,
-}
-
-/// One exchange in flight.
-#[derive(Debug)]
-pub(crate) struct Exchange {
-    pub purpose: Purpose,
-    pub request: Option<HttpRequest>,
-    pub rpc_id: Option<u64>,
-    pub redirects: u8,
-    pub started_ms: u64,
-    pub deadline_ms: u64,
-    pub status: u16,
-    pub headers: Headers,
-    pub body: Vec<u8>,
-    pub received: usize,
-    pub mode: BodyMode,
-    pub sse: Option<SseParser>,
-    /// Wants the 2024-11-05 `endpoint` event (GET).
-    pub wants_endpoint: bool,
-    /// The body arrived in full or was judged: ignore further events.
-    pub settled: bool,
-}
+use crate::sse::SseParser;
 
 /// Bytes of a non-JSON body kept for platform signatures and excerpts.
 const PREFIX_BYTES: usize = 16 * 1024;
@@ -139,110 +29,7 @@ pub(crate) const MAX_TOOL_LIST_BYTES: usize = 8 * 1024 * 1024;
 /// probe stops paging, so the tools it keeps stay tens of MB at most.
 pub(crate) const MAX_TOOL_LIST_VALUES: usize = crate::bounded_json::MAX_VALUES;
 
-/// The origin (scheme, host, port) of a URL, as the Fetch standard and the
-/// official SDKs compare them.
-fn origin_of(url: &str) -> Option<url::Origin> {
-    Url::parse(url).ok().map(|u| u.origin())
-}
-
 impl Probe {
-    fn base_headers(&self) -> Headers {
-        let mut h: Headers = vec![(
-            "User-Agent".into(),
-            format!("mcprobe/{}", jsonrpc::CLIENT_VERSION),
-        )];
-        for (k, v) in &self.cfg.headers {
-            h.push((k.clone(), v.clone()));
-        }
-        h
-    }
-
-    fn new_exchange(
-        &mut self,
-        purpose: Purpose,
-        request: Option<HttpRequest>,
-        rpc_id: Option<u64>,
-        mode: BodyMode,
-        deadline: Option<u64>,
-        now: u64,
-    ) -> ExchangeId {
-        let id = self.exchange_id();
-        if let Some(r) = &request {
-            if !self.spend_request(&purpose, r, now) {
-                return id;
-            }
-        }
-        let deadline_ms = deadline.unwrap_or(self.deadline_ms).min(self.deadline_ms);
-        let request = request.map(|r| self.credentials_stay_home(r));
-        self.exchanges.insert(
-            id,
-            Exchange {
-                purpose,
-                request: request.clone(),
-                rpc_id,
-                redirects: 0,
-                started_ms: now,
-                deadline_ms,
-                status: 0,
-                headers: Vec::new(),
-                body: Vec::new(),
-                received: 0,
-                mode,
-                sse: None,
-                wants_endpoint: mode == BodyMode::LegacyStream,
-                settled: false,
-            },
-        );
-        if let Some(request) = request {
-            self.queue.push_back(super::Action::Http {
-                id,
-                request,
-                deadline_ms,
-            });
-        }
-        id
-    }
-
-    /// The caller's headers (`-H`, a monitor's secrets) belong to the origin
-    /// of the URL they were given with. A request to any other origin (a
-    /// redirect to another host, port or scheme, https to http included, or
-    /// a target moved there) goes without them, as browsers do for
-    /// `Authorization` and the official SDKs do for every caller header.
-    fn credentials_stay_home(&mut self, mut request: HttpRequest) -> HttpRequest {
-        if self.cfg.headers.is_empty() {
-            return request;
-        }
-        let home = origin_of(&self.cfg.url);
-        let there = origin_of(&request.url);
-        if home.is_some() && home == there {
-            return request;
-        }
-        let mut held: Vec<String> = Vec::new();
-        request.headers.retain(|(k, v)| {
-            let caller = self
-                .cfg
-                .headers
-                .iter()
-                .any(|(ck, cv)| ck.eq_ignore_ascii_case(k) && cv == v);
-            if caller && !held.iter().any(|h| h.eq_ignore_ascii_case(k)) {
-                held.push(k.clone());
-            }
-            !caller
-        });
-        let elsewhere = there.map(|o| o.ascii_serialization()).unwrap_or_default();
-        if !held.is_empty() && !self.report.held_back_from.contains(&elsewhere) {
-            self.report.held_back_from.push(elsewhere.clone());
-            self.report.finding(
-                crate::verdict::Mode::SpecShould,
-                format!(
-                    "a request went to {elsewhere}, another origin than the URL given; the caller's headers ({}) were not sent there",
-                    held.join(", ")
-                ),
-            );
-        }
-        request
-    }
-
     /// Why the probe stops reading `tools/list` pages, once the pages read so
     /// far reach [`MAX_TOOL_LIST_BYTES`] or [`MAX_TOOL_LIST_VALUES`].
     pub(super) fn tool_list_budget_spent(&self) -> Option<String> {
@@ -264,12 +51,20 @@ impl Probe {
 
     /// Parses one answer within the JSON bounds, counting a `tools/list`
     /// answer's values and bytes against the cross-page budget.
-    fn parse_answer(&mut self, bytes: &[u8], purpose: &Purpose) -> Result<Value, String> {
+    pub(super) fn parse_answer(
+        &mut self,
+        bytes: &[u8],
+        purpose: &Purpose,
+    ) -> Result<Value, String> {
         self.parse_counted(bytes, purpose).map(|(v, _)| v)
     }
 
     /// [`Self::parse_answer`], also saying how many values were built.
-    fn parse_counted(&mut self, bytes: &[u8], purpose: &Purpose) -> Result<(Value, usize), String> {
+    pub(super) fn parse_counted(
+        &mut self,
+        bytes: &[u8],
+        purpose: &Purpose,
+    ) -> Result<(Value, usize), String> {
         let parsed = jsonrpc::parse_json_bounded(bytes)?;
         if *purpose == Purpose::ToolsList {
             self.report.tool_list_values += parsed.values;
@@ -277,142 +72,15 @@ impl Probe {
         Ok((parsed.value, parsed.values))
     }
 
-    pub(super) fn start_connect(&mut self, host: String, port: u16, tls: bool, now: u64) {
-        let id = self.new_exchange(Purpose::Connect, None, None, BodyMode::Raw, None, now);
-        let deadline_ms = self.deadline_ms;
-        self.queue.push_back(super::Action::Connect {
-            id,
-            request: ConnectRequest { host, port, tls },
-            deadline_ms,
-        });
-    }
-
-    /// POSTs a JSON-RPC message. `modern` adds the 2026-07-28 headers; legacy
-    /// requests after `initialize` carry the session and version headers.
-    pub(super) fn post_rpc(
-        &mut self,
-        purpose: Purpose,
-        msg: &Value,
-        rpc_id: Option<u64>,
-        url: Url,
-        modern: Option<Revision>,
-        now: u64,
-    ) {
-        let mut headers = self.base_headers();
-        headers.push(("Content-Type".into(), "application/json".into()));
-        headers.push((
-            "Accept".into(),
-            "application/json, text/event-stream".into(),
-        ));
-        let method = msg.get("method").and_then(Value::as_str).unwrap_or("");
-        if let Some(rev) = modern {
-            headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
-            headers.push(("Mcp-Method".into(), method.into()));
-            let name = msg
-                .get("params")
-                .and_then(|p| p.get("name").or_else(|| p.get("uri")))
-                .and_then(Value::as_str);
-            if let (Some(name), true) = (
-                name,
-                matches!(method, "tools/call" | "resources/read" | "prompts/get"),
-            ) {
-                headers.push(("Mcp-Name".into(), header_safe(name)));
-                if method == "tools/call" {
-                    let definition = self.report.snapshot.as_ref().and_then(|s| {
-                        s.tools
-                            .iter()
-                            .find(|t| t.name == name)
-                            .map(|t| &t.definition)
-                    });
-                    if let (Some(def), Some(args)) = (definition, msg["params"].get("arguments")) {
-                        headers.extend(param_headers(def, args));
-                    }
-                }
-            }
-        } else if !self.conv.sse_transport && method != "initialize" {
-            if let Some(session) = &self.conv.session_id {
-                headers.push(("Mcp-Session-Id".into(), session.clone()));
-            }
-            if let Some(rev) = self.conv.revision.filter(|r| r.sends_version_header()) {
-                headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
-            }
-        }
-        let request = HttpRequest {
-            method: Method::Post,
-            url: url.to_string(),
-            headers,
-            body: Some(msg.to_string().into_bytes()),
-        };
-        self.new_exchange(purpose, Some(request), rpc_id, BodyMode::Buffer, None, now);
-    }
-
-    /// GET expecting the 2024-11-05 `endpoint` event.
-    pub(super) fn get_sse(&mut self, purpose: Purpose, url: Url, deadline: Option<u64>, now: u64) {
-        let mut headers = self.base_headers();
-        headers.push(("Accept".into(), "text/event-stream".into()));
-        let request = HttpRequest {
-            method: Method::Get,
-            url: url.to_string(),
-            headers,
-            body: None,
-        };
-        self.new_exchange(
-            purpose,
-            Some(request),
-            None,
-            BodyMode::LegacyStream,
-            deadline,
-            now,
-        );
-    }
-
-    /// GET whose raw answer is wanted: documents about the server (RFC 9728,
-    /// RFC 8414) that may live on any origin, so no caller header goes along.
-    pub(super) fn get_raw(&mut self, purpose: Purpose, url: Url, now: u64) {
-        let mut headers = self.base_headers();
-        let callers = &self.cfg.headers;
-        headers.retain(|(k, _)| !callers.iter().any(|(c, _)| c.eq_ignore_ascii_case(k)));
-        headers.push(("Accept".into(), "application/json".into()));
-        let request = HttpRequest {
-            method: Method::Get,
-            url: url.to_string(),
-            headers,
-            body: None,
-        };
-        self.new_exchange(purpose, Some(request), None, BodyMode::Raw, None, now);
-    }
-
-    pub(super) fn delete_session(&mut self, url: Url, session: String, now: u64) {
-        let mut headers = self.base_headers();
-        headers.push(("Mcp-Session-Id".into(), session));
-        if let Some(rev) = self.conv.revision.filter(|r| r.sends_version_header()) {
-            headers.push(("MCP-Protocol-Version".into(), rev.as_str().into()));
-        }
-        let request = HttpRequest {
-            method: Method::Delete,
-            url: url.to_string(),
-            headers,
-            body: None,
-        };
-        self.new_exchange(
-            Purpose::EndSession,
-            Some(request),
-            None,
-            BodyMode::Raw,
-            None,
-            now,
-        );
-    }
-
     /// Delivers an outcome for exchange `id` (removing it unless it is the
     /// long-lived legacy stream).
-    fn deliver(&mut self, id: ExchangeId, outcome: Outcome, now: u64) {
+    pub(super) fn deliver(&mut self, id: ExchangeId, outcome: Outcome, now: u64) {
         let Some(ex) = self.exchanges.remove(&id) else {
             return;
         };
         // On the HTTP+SSE transport a POST is only accepted (202); its answer
         // comes on the GET stream.
-        if self.conv.sse_transport && ex.mode == BodyMode::Buffer {
+        if self.conv.sse.active && ex.mode == BodyMode::Buffer {
             if let Some(rpc_id) = ex.rpc_id {
                 let accepted = match &outcome {
                     Outcome::NoBody { status, .. } | Outcome::NotMcp { status, .. } => {
@@ -428,7 +96,7 @@ impl Probe {
         self.on_outcome(ex.purpose, outcome, now);
     }
 
-    fn cancel(&mut self, id: ExchangeId) {
+    pub(super) fn cancel(&mut self, id: ExchangeId) {
         self.queue.push_back(super::Action::Cancel { id });
     }
 
@@ -470,9 +138,9 @@ impl Probe {
                     );
                 }
                 if status == 308 || status == 301 {
-                    if let (Some(t), Ok(from)) = (self.target.clone(), Url::parse(&request.url)) {
-                        if t == from {
-                            self.target = Some(next.clone());
+                    if let (Peer::Http(t), Ok(from)) = (&mut self.peer, Url::parse(&request.url)) {
+                        if *t == from {
+                            *t = next.clone();
                         }
                     }
                 }
@@ -583,178 +251,6 @@ impl Probe {
                     }
                 }
             }
-        }
-    }
-
-    /// Handles one SSE event; true when the exchange was settled.
-    fn on_event(&mut self, id: ExchangeId, event: SseEvent, now: u64) -> bool {
-        let Some(ex) = self.exchanges.get_mut(&id) else {
-            return true;
-        };
-        let status = ex.status;
-        let headers = ex.headers.clone();
-        if ex.mode == BodyMode::LegacyStream {
-            if ex.wants_endpoint {
-                if event.event != "endpoint" {
-                    return false;
-                }
-                ex.wants_endpoint = false;
-                let base = ex.request.as_ref().and_then(|r| Url::parse(&r.url).ok());
-                let stream_origin = base.as_ref().map(Url::origin);
-                let endpoint = base.and_then(|b| b.join(event.data.trim()).ok());
-                return match endpoint {
-                    // The endpoint would get every POST, with the caller's
-                    // headers: only on the stream's own origin, as the
-                    // official SDKs require.
-                    Some(endpoint)
-                        if matches!(endpoint.scheme(), "http" | "https")
-                            && Some(endpoint.origin()) != stream_origin =>
-                    {
-                        self.cancel(id);
-                        let why = format!(
-                            "the endpoint event names another origin ({}) than the event stream's: refused, as the official SDKs do, so no request or credential goes there",
-                            endpoint.origin().ascii_serialization()
-                        );
-                        self.report
-                            .finding(crate::verdict::Mode::HandshakeFailed, why.clone());
-                        self.deliver(
-                            id,
-                            Outcome::NotMcp {
-                                status,
-                                why,
-                                excerpt: String::new(),
-                            },
-                            now,
-                        );
-                        true
-                    }
-                    Some(endpoint) if matches!(endpoint.scheme(), "http" | "https") => {
-                        // The stream stays open: answers arrive on it.
-                        ex.deadline_ms = self.deadline_ms;
-                        let purpose = ex.purpose.clone();
-                        if matches!(purpose, Purpose::Alt { .. }) {
-                            self.exchanges.remove(&id);
-                            self.cancel(id);
-                        }
-                        self.on_outcome(purpose, Outcome::SseEndpoint { endpoint }, now);
-                        true
-                    }
-                    _ => {
-                        self.cancel(id);
-                        let why = format!(
-                            "the endpoint event's data {:?} is not a usable URL",
-                            crate::verdict::cut_text(&event.data, crate::verdict::MAX_QUOTED_CHARS)
-                        );
-                        self.deliver(
-                            id,
-                            Outcome::NotMcp {
-                                status,
-                                why,
-                                excerpt: String::new(),
-                            },
-                            now,
-                        );
-                        true
-                    }
-                };
-            }
-            // A message on the legacy stream: the answer to the request waiting on it?
-            let waiting_purpose = self.conv.stream_wait.as_ref().map(|w| w.1.clone());
-            if waiting_purpose == Some(Purpose::ToolsList) {
-                self.report.tool_list_bytes =
-                    self.report.tool_list_bytes.saturating_add(event.data.len());
-            }
-            let Ok((msg, values)) = self.parse_counted(
-                event.data.as_bytes(),
-                waiting_purpose.as_ref().unwrap_or(&Purpose::SseOpen),
-            ) else {
-                return false;
-            };
-            let waiting = self.conv.stream_wait.as_ref().map(|w| w.0);
-            let Some(resp) = jsonrpc::pick_response(msg, waiting.unwrap_or(0)) else {
-                return false;
-            };
-            if !jsonrpc::is_response(&resp) {
-                return false;
-            }
-            match waiting {
-                Some(rpc_id)
-                    if jsonrpc::id_matches(&resp, rpc_id) || self.conv.stream_inbox.len() >= 32 =>
-                {
-                    if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
-                        self.on_outcome(
-                            purpose,
-                            Outcome::Reply {
-                                msg: resp,
-                                status,
-                                headers,
-                            },
-                            now,
-                        );
-                    }
-                }
-                // Kept for a request not yet waiting, within one answer's
-                // worth of values in all: the stream is the server's to fill.
-                _ if self.conv.stream_inbox.len() < 32
-                    && self.report.stream_inbox_values + values
-                        <= crate::bounded_json::MAX_VALUES =>
-                {
-                    self.report.stream_inbox_values += values;
-                    self.conv.stream_inbox.push(resp)
-                }
-                _ => {}
-            }
-            return false;
-        }
-        // An SSE answer to one POST: notifications first, then the response.
-        let rpc_id = ex.rpc_id.unwrap_or(0);
-        let purpose = ex.purpose.clone();
-        let Ok(msg) = self.parse_answer(event.data.as_bytes(), &purpose) else {
-            return false;
-        };
-        let Some(ex) = self.exchanges.get_mut(&id) else {
-            return true;
-        };
-        let Some(resp) = jsonrpc::pick_response(msg, rpc_id) else {
-            return false;
-        };
-        if !jsonrpc::is_response(&resp) {
-            return false;
-        }
-        ex.settled = true;
-        // The response SHOULD end the stream; do not wait for it to.
-        self.cancel(id);
-        self.deliver(
-            id,
-            Outcome::Reply {
-                msg: resp,
-                status,
-                headers,
-            },
-            now,
-        );
-        true
-    }
-
-    fn stream_waiter_for(&self, id: ExchangeId) -> bool {
-        self.exchanges
-            .get(&id)
-            .is_some_and(|e| e.mode == BodyMode::LegacyStream && !e.wants_endpoint)
-            && self.conv.stream_wait.is_some()
-    }
-
-    fn stream_broken(&mut self, id: ExchangeId, why: String, now: u64) {
-        self.exchanges.remove(&id);
-        if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
-            self.on_outcome(
-                purpose,
-                Outcome::NotMcp {
-                    status: 200,
-                    why,
-                    excerpt: String::new(),
-                },
-                now,
-            );
         }
     }
 
@@ -935,7 +431,7 @@ impl Probe {
             self.cancel(id);
             if self.stream_waiter_for(id) {
                 self.exchanges.remove(&id);
-                if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+                if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
                     self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
                 }
                 continue;
@@ -943,24 +439,24 @@ impl Probe {
             self.deliver(id, Outcome::Failed(TransportError::Timeout), now);
         }
         let waits = [
-            self.conv.stream_wait.as_ref().map(|w| w.2),
-            self.conv.stdio_wait.as_ref().map(|w| w.2),
+            self.conv.sse.wait.as_ref().map(|w| w.2),
+            self.conv.stdio.wait.as_ref().map(|w| w.2),
         ];
         if waits[0].is_some_and(|d| d <= now) {
-            if let Some((_, purpose, _)) = self.conv.stream_wait.take() {
+            if let Some((_, purpose, _)) = self.conv.sse.wait.take() {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
             }
         }
         if waits[1].is_some_and(|d| d <= now) {
-            if let Some((_, purpose, _)) = self.conv.stdio_wait.take() {
+            if let Some((_, purpose, _)) = self.conv.stdio.wait.take() {
                 self.on_outcome(purpose, Outcome::Failed(TransportError::Timeout), now);
             }
         }
         if self.verdict.is_none()
             && now >= self.deadline_ms
             && self.exchanges.is_empty()
-            && self.conv.stdio_wait.is_none()
-            && self.conv.stream_wait.is_none()
+            && self.conv.stdio.wait.is_none()
+            && self.conv.sse.wait.is_none()
         {
             self.report.fail(
                 crate::verdict::Mode::Timeout,
@@ -971,30 +467,5 @@ impl Probe {
             );
             self.finish(now);
         }
-    }
-
-    // ---- HTTP+SSE POSTs: the answer comes on the stream ----------------------
-
-    /// After a POST on the HTTP+SSE transport was accepted, wait on the stream.
-    pub(super) fn await_on_stream(&mut self, rpc_id: u64, purpose: Purpose, now: u64) {
-        // The answer may have raced ahead of the POST's 202.
-        if let Some(pos) = self
-            .conv
-            .stream_inbox
-            .iter()
-            .position(|m| jsonrpc::id_matches(m, rpc_id))
-        {
-            let msg = self.conv.stream_inbox.remove(pos);
-            return self.on_outcome(
-                purpose,
-                Outcome::Reply {
-                    msg,
-                    status: 200,
-                    headers: Vec::new(),
-                },
-                now,
-            );
-        }
-        self.conv.stream_wait = Some((rpc_id, purpose, self.deadline_ms));
     }
 }

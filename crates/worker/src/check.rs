@@ -1,7 +1,4 @@
-//! Start here: the Worker's HTTP API: the router, `POST /api/check` and
-//! `GET /api/health`. Monitors are in [`crate::monitors`], status and
-//! `/metrics` in [`crate::status`], badges in [`crate::badges`], the cron and
-//! `GET /api/debug/writes` in [`crate::cron`].
+//! Start here: `POST /api/check` and `GET /api/health`, the public probe.
 //!
 //! `POST /api/check` `{"url": "...", "headers"?: {"Name": "value"}}` probes
 //! the URL now with the core probe (through [`crate::probe_host`]) and answers
@@ -14,18 +11,18 @@
 //! never logged, stored or echoed (an error names a bad header, never its
 //! value).
 //!
-//! Every error is `{"error": "...", "hint": "..."}` with a fitting status;
-//! the pure parts (parsing the body, checking headers) are unit-tested on the
-//! host.
+//! Errors are [`crate::error`]'s; the pure parts (parsing the body, checking
+//! headers) are unit-tested on the host.
 
-use futures_util::StreamExt;
 use mcprobe_core::http::{reserved_header, Headers};
 use mcprobe_core::ProbeConfig;
 use serde_json::{json, Map, Value};
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
+use crate::clock;
+use crate::error::{internal, json_response, ApiError};
 use crate::probe_host;
-use crate::routes::{self, BadgeFormat, Route, RouteError};
+use crate::request::read_capped;
 use crate::target::Policy;
 
 /// Largest `/api/check` request body read.
@@ -34,55 +31,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const CHECK_TIMEOUT_MS: u64 = 10_000;
 /// Headers a caller may pass to one check.
 pub const MAX_HEADERS: usize = 32;
-/// The `[vars]` switch that lets `/api/check` reach loopback (dev and tests only).
-pub const ALLOW_LOOPBACK_VAR: &str = "ALLOW_LOOPBACK";
 /// The rate-limit binding of `wrangler.toml` (`[[ratelimits]]`).
 pub const CHECK_LIMITER: &str = "CHECK_LIMITER";
-
-/// An API error: the status and the `{"error", "hint"}` body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub status: u16,
-    pub error: String,
-    pub hint: String,
-    /// For 405: the methods the route accepts (the `Allow` header).
-    pub allow: Option<&'static str>,
-}
-
-impl ApiError {
-    pub fn new(status: u16, error: impl Into<String>, hint: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            error: error.into(),
-            hint: hint.into(),
-            allow: None,
-        }
-    }
-
-    pub(crate) fn method_not_allowed(method: &Method, allow: &'static str) -> ApiError {
-        ApiError {
-            allow: Some(allow),
-            ..ApiError::new(
-                405,
-                format!("{} is not allowed here", method.as_ref()),
-                format!("use {allow}"),
-            )
-        }
-    }
-
-    /// The JSON body, exactly as sent.
-    pub fn body(&self) -> String {
-        json!({"error": self.error, "hint": self.hint}).to_string()
-    }
-
-    pub(crate) fn into_response(self) -> worker::Result<Response> {
-        let resp = json_response(self.status, self.body())?;
-        if let Some(allow) = self.allow {
-            resp.headers().set("Allow", allow)?;
-        }
-        Ok(resp)
-    }
-}
 
 /// What `POST /api/check` asked for, once validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,81 +43,22 @@ pub struct CheckRequest {
     pub snapshot: bool,
 }
 
-/// Set (`--var D1_QUERY_HEADER:1`, dev and tests only) to add
-/// `X-D1-Queries` and `X-D1-Rows-Read` to every answer: the D1 statements
-/// the request ran and the rows they read ([`crate::store::counters`]).
-pub const QUERY_HEADER_VAR: &str = "D1_QUERY_HEADER";
-
-/// The router: the path and method become a typed [`Route`] (pure, see
-/// [`crate::routes`]), the admin token is checked for the routes that always
-/// need it, and only then does a handler run.
-pub async fn route(req: Request, env: Env) -> worker::Result<Response> {
-    let counted = env
-        .var(QUERY_HEADER_VAR)
-        .is_ok_and(|v| v.to_string() == "1");
-    let before = crate::store::counters();
-    let path = req.path();
-    let method = req.method();
-    let result = match routes::resolve(&method, &path) {
-        Ok(route) => dispatch(route, req, &env).await,
-        Err(RouteError::MethodNotAllowed(allow)) => {
-            Err(ApiError::method_not_allowed(&method, allow))
-        }
-        Err(RouteError::NotFound) => Err(ApiError::new(
-            404,
-            "no such route",
-            "the API has /api/check, /api/monitors[/{id}[/status|/history|/incidents|/drift|/maintenance|/baseline]], /api/incidents/{id}/ack, /api/registry/summary, /badge/{id}.svg|.json, /metrics and /api/health",
-        )),
-    };
-    let resp = match result {
-        Ok(resp) => resp,
-        Err(e) => e.into_response()?,
-    };
-    if counted {
-        let after = crate::store::counters();
-        let h = resp.headers();
-        h.set("X-D1-Queries", &(after.0 - before.0).to_string())?;
-        h.set("X-D1-Rows-Read", &(after.1 - before.1).to_string())?;
-    }
-    Ok(resp)
+/// `GET /api/health`.
+pub fn health() -> Result<Response, ApiError> {
+    json_response(200, json!({"ok": true}).to_string()).map_err(internal)
 }
 
-async fn dispatch(route: Route<'_>, req: Request, env: &Env) -> Result<Response, ApiError> {
-    let method = req.method();
-    if route.admin_only(&method) {
-        crate::monitors::require_admin(&req, env)?;
-    }
-    match route {
-        Route::Check => check(req, env).await,
-        Route::Health => json_response(200, json!({"ok": true}).to_string()).map_err(internal),
-        Route::Metrics => crate::status::metrics(env).await,
-        Route::DebugWrites => crate::cron::debug_writes(&req, env).await,
-        Route::IncidentAck(id) => crate::alerting::ack(&req, env, id.as_str()).await,
-        Route::RegistrySummary => crate::registry_api::summary(env).await,
-        Route::Monitors => crate::monitors::collection(req, env).await,
-        Route::Monitor(id) => crate::monitors::one(req, env, id.as_str()).await,
-        Route::MonitorPart(id, part) => crate::monitors::part(req, env, id.as_str(), part).await,
-        Route::Badge(id, format) => {
-            crate::badges::badge(&req, env, id.as_str(), format == BadgeFormat::Json).await
-        }
-    }
-}
-
-async fn check(mut req: Request, env: &Env) -> Result<Response, ApiError> {
+/// `POST /api/check`: probes the URL now.
+pub async fn check(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     rate_limit(&req, env).await?;
     let body = read_capped(&mut req, MAX_BODY_BYTES).await?;
-    let policy = Policy {
-        allow_loopback: env
-            .var(ALLOW_LOOPBACK_VAR)
-            .map(|v| v.to_string() == "1")
-            .unwrap_or(false),
-    };
+    let policy = Policy::from_env(env);
     let asked = parse_check(&body, policy)?;
     let mut cfg = ProbeConfig::new(asked.url.as_str());
     cfg.headers = asked.headers;
     cfg.timeout_ms = CHECK_TIMEOUT_MS;
     cfg.preflight = false;
-    cfg.checked_at = probe_host::now_rfc3339();
+    cfg.checked_at = clock::now_rfc3339();
     let (verdict, snapshot) = probe_host::run_with_snapshot(cfg, policy)
         .await
         .map_err(|e| {
@@ -246,47 +137,6 @@ pub fn rate_key(client: Option<&str>) -> String {
         },
         None => "unknown".to_string(),
     }
-}
-
-/// Reads the body, stopping as soon as it passes `cap` (a declared
-/// Content-Length over the cap is refused before reading anything).
-pub(crate) async fn read_capped(req: &mut Request, cap: usize) -> Result<Vec<u8>, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            413,
-            format!("the request body is over {cap} bytes"),
-            "send only {\"url\", \"headers\"}",
-        )
-    };
-    let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
-        return Err(too_large());
-    }
-    let mut stream = match req.stream() {
-        Ok(s) => s,
-        // No body at all: the parser says what is missing.
-        Err(_) => return Ok(Vec::new()),
-    };
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(
-                400,
-                format!("could not read the request body: {e}"),
-                "send a JSON body",
-            )
-        })?;
-        if body.len() + chunk.len() > cap {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// Parses and validates a `/api/check` body: the JSON shape, the URL (scheme
@@ -398,23 +248,6 @@ fn parse_headers(map: Map<String, Value>) -> Result<Headers, ApiError> {
         headers.push((name, value.trim().to_string()));
     }
     Ok(headers)
-}
-
-pub(crate) fn json_response(status: u16, body: String) -> worker::Result<Response> {
-    let resp = Response::ok(body)?.with_status(status);
-    resp.headers()
-        .set("Content-Type", "application/json; charset=utf-8")?;
-    // Verdicts are "now"; errors are about this request.
-    resp.headers().set("Cache-Control", "no-store")?;
-    Ok(resp)
-}
-
-pub(crate) fn internal(e: worker::Error) -> ApiError {
-    ApiError::new(
-        500,
-        format!("the Worker failed: {e}"),
-        "try again; report it if it persists",
-    )
 }
 
 #[cfg(test)]
@@ -548,12 +381,5 @@ mod tests {
         for junk in [None, Some(""), Some("unknown"), Some("1.2.3.4, 5.6.7.8")] {
             assert_eq!(rate_key(junk), "unknown", "{junk:?}");
         }
-    }
-
-    #[test]
-    fn error_bodies_have_exactly_error_and_hint() {
-        let e = ApiError::new(422, "no", "try \"this\"");
-        let v: Value = serde_json::from_str(&e.body()).expect("JSON");
-        assert_eq!(v, json!({"error": "no", "hint": "try \"this\""}));
     }
 }

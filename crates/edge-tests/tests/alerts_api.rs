@@ -297,3 +297,127 @@ fn outage_flapping_and_maintenance_alert_exactly_as_the_policy_says() {
     // C: nothing, ever.
     assert!(s.receiver.to("/hook/c").is_empty());
 }
+
+/// Every SQLite file under a `wrangler dev` persist directory (miniflare
+/// keeps each D1 database, and some of its own state, as one).
+fn sqlite_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sqlite_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "sqlite") {
+            out.push(path);
+        }
+    }
+}
+
+/// The local D1 database of a running `wrangler dev`: the SQLite file that
+/// holds the `monitors` table.
+fn d1_connection(dir: &std::path::Path) -> Option<rusqlite::Connection> {
+    let mut files = Vec::new();
+    sqlite_files(dir, &mut files);
+    files.into_iter().find_map(|f| {
+        let conn = rusqlite::Connection::open(&f).ok()?;
+        let has: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'monitors'",
+                [],
+                |r| r.get(0),
+            )
+            .ok()?;
+        (has == 1).then_some(conn)
+    })
+}
+
+/// A stored alert config that no longer reads (here: written straight into
+/// D1, as a hand edit would) pages nobody, but says so: the admin GET shows
+/// `alerts_error` (not the public list), an unrelated PATCH keeps it, the
+/// cron logs it on the monitor's probe, and a PATCH of `alerts` clears it.
+#[test]
+fn an_unreadable_stored_alert_config_is_shown_never_silently_unpaged() {
+    let Some(dev) = harness::start("alerts-unreadable", &[]) else {
+        return;
+    };
+    let client = Client::new(&dev.url(), Duration::from_secs(90));
+    let created = client.admin_post(
+        "/api/monitors",
+        Some(
+            json!({"url": "http://127.0.0.1:9/mcp", "name": "broken alerts", "public": true,
+                    "alerts": {"webhook": {"url": "http://127.0.0.1:9/hook"}}}),
+        ),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let path = format!("/api/monitors/{id}");
+    let fine = client.admin_get(&path);
+    assert_eq!(fine.status, 200, "{}", fine.body);
+    assert!(fine.json().get("alerts_error").is_none(), "{}", fine.body);
+
+    let conn = d1_connection(&dev.state_dir).expect("the local D1 database");
+    conn.busy_timeout(Duration::from_secs(10))
+        .expect("a busy timeout");
+    let changed = conn
+        .execute(
+            "UPDATE monitors SET alerts_json = ?1 WHERE id = ?2",
+            rusqlite::params![
+                r#"{"slack": {"url": "ftp://hooks.example.com/s3cret"}}"#,
+                id
+            ],
+        )
+        .expect("the hand edit");
+    assert_eq!(changed, 1);
+    drop(conn);
+
+    let shown = client.admin_get(&path);
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(
+        shown.json()["alerts_error"]["field"],
+        "alerts.slack.url",
+        "{}",
+        shown.body
+    );
+    assert!(!shown.body.contains("s3cret"), "{}", shown.body);
+    let public = client.get("/api/monitors");
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert!(public.body.contains(&id) && !public.body.contains("alerts_error"));
+
+    // An unrelated PATCH keeps the stored config (and the report) as it was.
+    let renamed = client.send(
+        reqwest::Method::PATCH,
+        &path,
+        true,
+        Some(json!({"name": "renamed"})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(renamed.json()["alerts_error"]["field"], "alerts.slack.url");
+
+    // The monitor's probe logs it (the cron's alert errors).
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let tick = client.get(&cron_path(now_ms - now_ms % 60_000 + 60 * 60_000));
+    assert_eq!(tick.status, 200, "{}", tick.body);
+    let needle = format!("monitor {id}: its stored alert config cannot be read");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dev.log_tail(400).contains(&needle) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = dev.log_tail(400);
+    assert!(log.contains(&needle), "{log}");
+    assert!(!log.contains("s3cret"), "{log}");
+
+    // Sending alerts again replaces it.
+    let fixed = client.send(
+        reqwest::Method::PATCH,
+        &path,
+        true,
+        Some(json!({"alerts": {"webhook": {"url": "http://127.0.0.1:9/hook"}}})),
+    );
+    assert_eq!(fixed.status, 200, "{}", fixed.body);
+    let after = client.admin_get(&path);
+    assert!(after.json().get("alerts_error").is_none(), "{}", after.body);
+}

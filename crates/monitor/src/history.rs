@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::monitor::ApiError;
+use crate::error::ValidationError;
 use crate::rollup::{self, Histogram, Rollup, Write, DAY_MS, HOUR_MS};
 use mcprobe_core::fingerprint::{self, Drift, Snapshot};
 use mcprobe_core::verdict::{Mode, Status};
@@ -96,14 +96,14 @@ impl Window {
 }
 
 /// `?window=`: absent means 24h; anything else but the three codes is a 400.
-pub fn parse_window(raw: Option<&str>) -> Result<Window, ApiError> {
+pub fn parse_window(raw: Option<&str>) -> Result<Window, ValidationError> {
     let Some(raw) = raw else {
         return Ok(Window::Day);
     };
     Window::from_code(raw.trim()).ok_or_else(|| {
         let allowed: Vec<&str> = Window::ALL.iter().map(|w| w.as_str()).collect();
-        ApiError::new(
-            400,
+        ValidationError::new(
+            "window",
             format!("window {raw:?} is not one this API serves"),
             format!("use ?window= with one of {}", allowed.join(", ")),
         )
@@ -111,14 +111,14 @@ pub fn parse_window(raw: Option<&str>) -> Result<Window, ApiError> {
 }
 
 /// `?limit=`: absent means [`DEFAULT_LIMIT`]; 1 to [`MAX_LIMIT`] else a 400.
-pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+pub fn parse_limit(raw: Option<&str>) -> Result<usize, ValidationError> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
     };
     match raw.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::new(
-            400,
+        _ => Err(ValidationError::new(
+            "limit",
             format!("limit {raw:?} is not a whole number from 1 to {MAX_LIMIT}"),
             format!("use ?limit=N with N from 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}); the newest come first"),
         )),
@@ -782,14 +782,14 @@ mod tests {
         assert_eq!(parse_window(Some("7d")).unwrap(), Window::Week);
         assert_eq!(parse_window(Some("90d")).unwrap(), Window::Quarter);
         let e = parse_window(Some("30d")).unwrap_err();
-        assert_eq!(e.status, 400);
+        assert_eq!(e.field, "window");
         assert!(e.error.contains("\"30d\""), "{}", e.error);
         assert!(e.hint.contains("24h, 7d, 90d"), "{}", e.hint);
         assert_eq!(parse_limit(None).unwrap(), DEFAULT_LIMIT);
         assert_eq!(parse_limit(Some("500")).unwrap(), 500);
         for bad in ["0", "501", "-1", "ten", ""] {
             let e = parse_limit(Some(bad)).unwrap_err();
-            assert_eq!(e.status, 400, "{bad}");
+            assert_eq!(e.field, "limit", "{bad}");
             assert!(e.hint.contains("1 to 500"), "{}", e.hint);
         }
     }

@@ -177,7 +177,7 @@ impl<'a, S: Store> Alerting<'a, S> {
             stmts.extend(incidents::record(event));
             let Some(cfg) = alerts else { continue };
             for d in alerts::deliveries(event, cfg, &ctx) {
-                let channel = outbox::channel_code(&d);
+                let channel = d.channel.code();
                 stmts.push(deliveries::enqueue(event, &d.channel_name, channel, now_ms));
                 sends.push((deliveries::key(event, &d.channel_name), d));
             }
@@ -224,14 +224,20 @@ impl<'a, S: Store> Alerting<'a, S> {
         now_ms: u64,
         out: &mut AlertOutcome,
     ) -> Result<Option<u64>, Stopped> {
-        let alerts = AlertConfig::parse(&m.spec.alerts).ok();
+        // Read once when the row was loaded. One that cannot be read pages
+        // nobody, so it is said on every probe (the cron's log) and on the
+        // monitor's admin GET (`alerts_error`), never passed over silently.
+        if let Some(bad) = &m.alerts_unreadable {
+            out.errors.push(bad.log_line(&m.id));
+        }
+        let alerts = Some(&m.spec.alerts);
         // Nobody to tell (no channel, e.g. every registry monitor): no
         // policy, no confirmation re-probes, no rows. The outage is still in
         // the monitor's history (state changes, /incidents).
-        if alerts.as_ref().is_none_or(|a| a.channels.is_empty()) {
+        if alerts.is_none_or(|a| a.channels.is_empty()) {
             return Ok(None);
         }
-        let mut policy = self.policy(m, alerts.as_ref()).await;
+        let mut policy = self.policy(m, alerts).await;
         let before_steady = steady(policy.state());
         let events = policy.observe(&Observation::from_verdict(verdict), now_ms);
         let next = policy.next_reprobe_at();
@@ -240,7 +246,7 @@ impl<'a, S: Store> Alerting<'a, S> {
             policy,
             events,
         };
-        self.commit(m, alerts.as_ref(), step, now_ms, out).await?;
+        self.commit(m, alerts, step, now_ms, out).await?;
         Ok(next)
     }
 
@@ -252,8 +258,8 @@ impl<'a, S: Store> Alerting<'a, S> {
         now_ms: u64,
         out: &mut AlertOutcome,
     ) -> Result<(), Stopped> {
-        let alerts = AlertConfig::parse(&m.spec.alerts).ok();
-        let mut policy = self.policy(m, alerts.as_ref()).await;
+        let alerts = Some(&m.spec.alerts);
+        let mut policy = self.policy(m, alerts).await;
         let before_steady = steady(policy.state());
         let events = policy.tick(now_ms);
         let step = Step {
@@ -261,7 +267,7 @@ impl<'a, S: Store> Alerting<'a, S> {
             policy,
             events,
         };
-        self.commit(m, alerts.as_ref(), step, now_ms, out).await
+        self.commit(m, alerts, step, now_ms, out).await
     }
 }
 
@@ -306,8 +312,7 @@ pub async fn ack(env: &Env, incident_id: &str) -> Result<Value, ApiError> {
         TargetPolicy::from_env(env),
         &Settings::from_env(env),
     );
-    let cfg = AlertConfig::parse(&m.spec.alerts).ok();
-    let mut policy = alerting.policy(&m, cfg.as_ref()).await;
+    let mut policy = alerting.policy(&m, Some(&m.spec.alerts)).await;
     let before_steady = steady(policy.state());
     let known = policy.ack(incident_id, now);
     let mut out = AlertOutcome::default();
@@ -317,7 +322,9 @@ pub async fn ack(env: &Env, incident_id: &str) -> Result<Value, ApiError> {
         policy,
         events: Vec::new(),
     };
-    let _ = alerting.commit(&m, cfg.as_ref(), step, now, &mut out).await;
+    let _ = alerting
+        .commit(&m, Some(&m.spec.alerts), step, now, &mut out)
+        .await;
     if let Some(e) = out.errors.first() {
         return Err(db_err(e.clone()));
     }
@@ -373,7 +380,8 @@ mod tests {
                 name: "m".into(),
                 interval_s: 60,
                 headers: Default::default(),
-                alerts: alerts.as_object().cloned().unwrap_or_default(),
+                alerts: AlertConfig::parse(&alerts.as_object().cloned().unwrap_or_default())
+                    .expect("parses"),
                 runbook_url: None,
                 public: true,
             },
@@ -381,6 +389,7 @@ mod tests {
             baseline_hash: None,
             secret_headers: Vec::new(),
             source: "api".into(),
+            alerts_unreadable: None,
         }
     }
 
@@ -390,8 +399,7 @@ mod tests {
             Some(5_000),
             json!({"quiet_hours": {"start_hour": 22, "end_hour": 7}}),
         );
-        let cfg = AlertConfig::parse(&m.spec.alerts).expect("parses");
-        let c = config_of(&m, Some(&cfg));
+        let c = config_of(&m, Some(&m.spec.alerts));
         assert!(c.in_maintenance(4_999) && !c.in_maintenance(5_000));
         assert!(c.quiet_hours.is_some());
         assert!(config_of(&monitor(None, json!({})), None)

@@ -322,6 +322,7 @@ mod tests {
             baseline_hash: None,
             secret_headers: Vec::new(),
             source: "api".into(),
+            alerts_unreadable: None,
         }
     }
 

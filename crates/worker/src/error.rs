@@ -9,7 +9,7 @@
 //! well as answered: the log line holds the cause only, never a request's
 //! headers or body (a caller's headers are usually credentials).
 
-use mcprobe_monitor::monitor;
+use mcprobe_monitor::error::ValidationError;
 use serde_json::json;
 use worker::{Method, Response};
 
@@ -95,9 +95,10 @@ pub(crate) fn db_err(e: String) -> ApiError {
     e
 }
 
-/// A refusal of the monitor rules (`mcprobe_monitor::monitor`).
-pub(crate) fn core_err(e: monitor::ApiError) -> ApiError {
-    ApiError::new(e.status, e.error, e.hint)
+/// A refusal of what the client sent (the monitor crate's typed
+/// [`ValidationError`]) is a 400 with its `{"error", "hint"}`.
+pub(crate) fn core_err(e: ValidationError) -> ApiError {
+    ApiError::new(400, e.error, e.hint)
 }
 
 /// Logs an internal failure by its message, which names the cause only.
@@ -113,6 +114,19 @@ fn log(e: &ApiError) {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    #[test]
+    fn a_validation_error_is_a_400_with_the_same_body() {
+        let e = mcprobe_monitor::monitor::validate_new(&json!({"name": "x"})).unwrap_err();
+        let body = e.body();
+        let api = core_err(e);
+        assert_eq!(api.status, 400);
+        assert_eq!(api.body(), body);
+        assert_eq!(
+            api.body(),
+            r#"{"error":"\"url\" is missing","hint":"send {\"url\": \"https://example.com/mcp\", \"name\": \"My server\"} plus any of \"interval_s\", \"headers\", \"alerts\", \"runbook_url\", \"public\""}"#
+        );
+    }
 
     #[test]
     fn error_bodies_have_exactly_error_and_hint() {

@@ -63,7 +63,7 @@ pub async fn one(req: Request, env: &Env, id: &str) -> Result<Response, ApiError
         }
         _ => {
             let m = rows::one(env, id).await?;
-            ok_json(200, m.public_json())
+            ok_json(200, m.admin_json())
         }
     }
 }
@@ -110,6 +110,11 @@ async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     ok_json(201, json!({ "id": id }))
 }
 
+/// The `alerts_json` column: the object as the user wrote it.
+fn alerts_json(spec: &MonitorSpec) -> String {
+    serde_json::to_string(&spec.alerts).unwrap_or_else(|_| "{}".into())
+}
+
 fn spec_params(id: &str, spec: &MonitorSpec, now_ms: u64) -> Vec<Param> {
     vec![
         Param::text(id),
@@ -119,7 +124,7 @@ fn spec_params(id: &str, spec: &MonitorSpec, now_ms: u64) -> Vec<Param> {
         Param::int(u64::from(spec.public)),
         Param::opt_text(spec.runbook_url.as_deref()),
         Param::text(serde_json::to_string(&spec.headers).unwrap_or_else(|_| "{}".into())),
-        Param::text(Value::Object(spec.alerts.clone()).to_string()),
+        Param::text(alerts_json(spec)),
         Param::int(now_ms),
     ]
 }
@@ -130,6 +135,16 @@ async fn patch(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiErr
     let m = rows::one(env, id).await?;
     let spec = monitor::apply_patch(&m.spec, &body).map_err(core_err)?;
     check_target(&spec.url, env)?;
+    // A patch that does not send "alerts" keeps an unreadable stored config
+    // as it is (still reported) rather than overwriting it with nothing.
+    let alerts_unreadable = match body.get("alerts") {
+        None => m.alerts_unreadable.clone(),
+        Some(_) => None,
+    };
+    let alerts = match &alerts_unreadable {
+        Some(bad) => bad.stored.clone(),
+        None => alerts_json(&spec),
+    };
     let store = D1Store::from_env(env).map_err(db_err)?;
     store
         .exec(
@@ -141,14 +156,18 @@ async fn patch(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiErr
                 Param::int(u64::from(spec.public)),
                 Param::opt_text(spec.runbook_url.as_deref()),
                 Param::text(serde_json::to_string(&spec.headers).unwrap_or_else(|_| "{}".into())),
-                Param::text(Value::Object(spec.alerts.clone()).to_string()),
+                Param::text(alerts),
                 Param::text(id),
             ],
         )
         .await
         .map_err(db_err)?;
-    let m = Monitor { spec, ..m };
-    ok_json(200, m.public_json())
+    let m = Monitor {
+        spec,
+        alerts_unreadable,
+        ..m
+    };
+    ok_json(200, m.admin_json())
 }
 
 pub async fn maintenance(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {

@@ -36,7 +36,7 @@
 //! the monitor's alert settings when it is sent.
 
 use futures_util::future::{join_all, select, Either};
-use mcprobe_monitor::alerts::{self, AlertConfig, Delivery};
+use mcprobe_monitor::alerts::{self, Delivery};
 use mcprobe_monitor::notify::NotifyContext;
 use mcprobe_store::deliveries::{self, Outcome};
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
@@ -131,17 +131,6 @@ pub fn notify_context(m: &Monitor, public_base: &str) -> NotifyContext {
         server_name: None,
         public_base: public_base.to_string(),
         runbook_url: m.spec.runbook_url.clone(),
-    }
-}
-
-pub fn channel_code(d: &Delivery) -> &'static str {
-    use mcprobe_monitor::notify::Channel;
-    match d.channel {
-        Channel::Webhook => "webhook",
-        Channel::Slack => "slack",
-        Channel::Discord => "discord",
-        Channel::Pagerduty => "pagerduty",
-        Channel::Opsgenie => "opsgenie",
     }
 }
 
@@ -371,10 +360,15 @@ fn rebuild(
         .iter()
         .find(|m| m.id == monitor_id)
         .ok_or_else(|| "the monitor was deleted before the delivery was sent".to_string())?;
-    let cfg = AlertConfig::parse(&m.spec.alerts)
-        .map_err(|e| format!("the monitor's alert settings no longer read: {}", e.error))?;
+    if let Some(bad) = &m.alerts_unreadable {
+        return Err(format!(
+            "the monitor's alert settings no longer read: {}",
+            bad.error.error
+        ));
+    }
+    let cfg = &m.spec.alerts;
     let channel = row.channel_name.as_str();
-    alerts::deliveries(&event, &cfg, &notify_context(m, public_base))
+    alerts::deliveries(&event, cfg, &notify_context(m, public_base))
         .into_iter()
         .find(|d| d.channel_name == channel)
         .ok_or_else(|| format!("the channel {channel:?} is no longer configured for this event"))

@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use mcprobe_monitor::alerts::UnreadableAlerts;
 use mcprobe_monitor::monitor::{self, MonitorSpec};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use worker::Env;
 
 use crate::error::{db_err, ApiError};
@@ -26,6 +27,9 @@ pub struct Monitor {
     pub secret_headers: Vec<String>,
     /// `api` (registered through the API) or `registry` (the crawl's).
     pub source: String,
+    /// The stored `alerts_json` no longer reads: `spec.alerts` is empty, this
+    /// says why, the cron logs it on every probe and the admin GET shows it.
+    pub alerts_unreadable: Option<UnreadableAlerts>,
 }
 
 impl Monitor {
@@ -40,6 +44,16 @@ impl Monitor {
             );
             o.insert("baseline_hash".into(), json!(self.baseline_hash));
             o.insert("source".into(), json!(self.source));
+        }
+        v
+    }
+
+    /// What the admin sees: the public view, plus `alerts_error` when the
+    /// stored alert config cannot be read (so nobody is paged for it).
+    pub fn admin_json(&self) -> Value {
+        let mut v = self.public_json();
+        if let (Value::Object(o), Some(bad)) = (&mut v, &self.alerts_unreadable) {
+            o.insert("alerts_error".into(), bad.json());
         }
         v
     }
@@ -95,8 +109,9 @@ pub async fn one(env: &Env, id: &str) -> Result<Monitor, ApiError> {
 pub(crate) fn from_row(row: &Value) -> Option<Monitor> {
     let headers: BTreeMap<String, String> =
         serde_json::from_str(col_str(row, "headers_json")).unwrap_or_default();
-    let alerts: Map<String, Value> =
-        serde_json::from_str(col_str(row, "alerts_json")).unwrap_or_default();
+    // Never `unwrap_or_default` here: an empty config would page nobody
+    // without a word.
+    let (alerts, alerts_unreadable) = UnreadableAlerts::read(col_str(row, "alerts_json"));
     let id = col_str(row, "id");
     if id.is_empty() {
         return None;
@@ -128,6 +143,7 @@ pub(crate) fn from_row(row: &Value) -> Option<Monitor> {
             "" => "api".to_string(),
             s => s.to_string(),
         },
+        alerts_unreadable,
     })
 }
 
@@ -163,5 +179,39 @@ mod tests {
             "{public}"
         );
         assert!(from_row(&serde_json::json!({"url": "x"})).is_none());
+    }
+
+    fn row(alerts_json: &str) -> Value {
+        json!({"id": "m1", "url": "https://e.com/mcp", "name": "m", "interval_s": 60,
+               "public": 1, "headers_json": "{}", "alerts_json": alerts_json})
+    }
+
+    #[test]
+    fn a_stored_alert_config_is_read_once_into_its_type() {
+        let stored = r#"{"webhook":{"url":"https://h.example.com/x"}}"#;
+        let m = from_row(&row(stored)).expect("a monitor");
+        assert!(m.alerts_unreadable.is_none());
+        assert_eq!(m.spec.alerts.channels.len(), 1);
+        // Written back byte for byte as it was stored.
+        assert_eq!(serde_json::to_string(&m.spec.alerts).unwrap(), stored);
+        assert!(m.admin_json().get("alerts_error").is_none());
+    }
+
+    #[test]
+    fn an_unreadable_stored_alert_config_is_shown_not_dropped() {
+        for stored in [
+            r#"{"slack":{"url":"ftp://hooks.example.com/s3cret"}}"#,
+            "{not json",
+        ] {
+            let m = from_row(&row(stored)).expect("still a monitor (it is still probed)");
+            assert!(m.spec.alerts.channels.is_empty());
+            let bad = m.alerts_unreadable.as_ref().expect("reported");
+            assert_eq!(bad.stored, stored, "kept for an unrelated PATCH");
+            let admin = m.admin_json();
+            assert!(admin["alerts_error"]["error"].is_string(), "{admin}");
+            assert!(!admin.to_string().contains("s3cret"), "{admin}");
+            // Not on the public list: it would name the alert routing.
+            assert!(m.public_json().get("alerts_error").is_none());
+        }
     }
 }

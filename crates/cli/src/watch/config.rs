@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use mcprobe_monitor::alerts::AlertConfig;
-use mcprobe_monitor::monitor::{validate_new, ApiError, MonitorSpec};
+use mcprobe_monitor::error::ValidationError;
+use mcprobe_monitor::monitor::{validate_new, MonitorSpec};
 use mcprobe_monitor::policy::MaintenanceWindow;
 use serde_json::{Map, Value};
 
@@ -190,7 +191,7 @@ fn monitor(
         Some(name) => format!("monitor {n} ({name:?})"),
         None => format!("monitor {n}"),
     };
-    let at = |e: ApiError| ConfigError::new(format!("{label}: {}", e.error), e.hint);
+    let at = |e: ValidationError| ConfigError::new(format!("{label}: {}", e.error), e.hint);
     let mut body = Map::new();
     let mut maintenance = Vec::new();
     let mut id = None;
@@ -225,7 +226,7 @@ fn monitor(
         ));
     }
     let spec = validate_new(&Value::Object(body)).map_err(at)?;
-    let alerts = AlertConfig::parse(&spec.alerts).map_err(at)?;
+    let alerts = spec.alerts.clone();
     let id = match id {
         Some(id) => id,
         None => {

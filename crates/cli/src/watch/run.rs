@@ -20,7 +20,7 @@ use futures_util::future::join_all;
 use mcprobe_core::fingerprint::Snapshot;
 use mcprobe_core::{Probe, Verdict};
 use mcprobe_monitor::alerts;
-use mcprobe_monitor::notify::{self, Channel, NotifyContext};
+use mcprobe_monitor::notify::{self, NotifyContext};
 use mcprobe_monitor::policy::{Event, EventKind, Observation, Policy, PolicyConfig};
 use tokio::sync::{mpsc, Notify};
 
@@ -52,17 +52,6 @@ pub fn now_ms() -> u64 {
 /// and bidi overrides escaped, so one entry is always one harmless line.
 fn log(line: impl AsRef<str>) {
     eprintln!("mcprobe watch: {}", crate::render::clean(line.as_ref()));
-}
-
-/// The stable code of a channel (as stored in the outbox).
-pub fn channel_code(c: Channel) -> &'static str {
-    match c {
-        Channel::Webhook => "webhook",
-        Channel::Slack => "slack",
-        Channel::Discord => "discord",
-        Channel::Pagerduty => "pagerduty",
-        Channel::Opsgenie => "opsgenie",
-    }
 }
 
 /// The running watcher: config, state file, clients.
@@ -288,7 +277,7 @@ impl Watch {
             for e in &events {
                 store::record_incident(c, e)?;
                 for d in alerts::deliveries(e, &m.alerts, &ctx) {
-                    store::enqueue(c, e, &d.channel_name, channel_code(d.channel))?;
+                    store::enqueue(c, e, &d.channel_name, d.channel.code())?;
                 }
             }
             Ok((events, policy.next_reprobe_at()))

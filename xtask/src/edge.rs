@@ -152,7 +152,9 @@ pub fn build(paths: &EdgePaths, echo: bool) -> Result<BuildReport> {
     // caller builds while the others wait; its report serves them all, since
     // the sources do not change under a running test binary.
     static BUILT: std::sync::Mutex<Option<BuildReport>> = std::sync::Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(report) = built.as_ref() {
         return Ok(report.clone());
     }

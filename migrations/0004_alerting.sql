@@ -1,4 +1,4 @@
--- mcprobe D1 schema, fourth slice: alerting (issue 5).
+-- mcprobe D1 schema, fourth slice: alerting.
 --
 -- Written only when something happens (a failing or recovering monitor, an
 -- event, a delivery): a healthy monitor that stays healthy writes nothing here.

@@ -1,4 +1,4 @@
--- mcprobe D1 schema, fifth slice: the registry crawl (issue 7).
+-- mcprobe D1 schema, fifth slice: the registry crawl.
 --
 -- The crawl (crates/worker/src/crawl.rs) turns every endpoint the configured
 -- registries list into a public monitor. Those rows are the crawl's alone:

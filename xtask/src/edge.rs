@@ -21,6 +21,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -151,16 +152,23 @@ pub fn build(paths: &EdgePaths, echo: bool) -> Result<BuildReport> {
     // half-written shim, a bundler reading the other's output). The first
     // caller builds while the others wait; its report serves them all, since
     // the sources do not change under a running test binary.
-    static BUILT: std::sync::Mutex<Option<BuildReport>> = std::sync::Mutex::new(None);
-    let mut built = BUILT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(report) = built.as_ref() {
-        return Ok(report.clone());
+    static BUILT: Mutex<Option<BuildReport>> = Mutex::new(None);
+    once_per_process(&BUILT, || build_now(paths, echo))
+}
+
+/// The value `make` gave the first caller (who makes it while later callers
+/// wait on `cell`), or its error to that caller only, so a later one retries.
+pub fn once_per_process<T: Clone>(
+    cell: &Mutex<Option<T>>,
+    make: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let mut made = cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(value) = made.as_ref() {
+        return Ok(value.clone());
     }
-    let report = build_now(paths, echo)?;
-    *built = Some(report.clone());
-    Ok(report)
+    let value = make()?;
+    *made = Some(value.clone());
+    Ok(value)
 }
 
 fn build_now(paths: &EdgePaths, echo: bool) -> Result<BuildReport> {

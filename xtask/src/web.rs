@@ -157,15 +157,7 @@ pub fn build(paths: &WebPaths, echo: bool) -> Result<WebReport> {
     // One build a process, as the Worker's (edge.rs `build`): parallel tests
     // must not write `build/www/` at once.
     static BUILT: std::sync::Mutex<Option<WebReport>> = std::sync::Mutex::new(None);
-    let mut built = BUILT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(report) = built.as_ref() {
-        return Ok(report.clone());
-    }
-    let report = build_now(paths, echo)?;
-    *built = Some(report.clone());
-    Ok(report)
+    crate::edge::once_per_process(&BUILT, || build_now(paths, echo))
 }
 
 fn build_now(paths: &WebPaths, echo: bool) -> Result<WebReport> {

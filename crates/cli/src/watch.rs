@@ -1,5 +1,5 @@
 //! Start here: `mcprobe watch --config monitors.toml`, the Worker's alerting
-//! (issue 5) on one machine, for teams without Cloudflare: run it as a
+//! on one machine, for teams without Cloudflare: run it as a
 //! systemd service with `Restart=on-failure` (`deploy/mcprobe-watch.service`).
 //! The alerting policy, the channel routing and the payloads are the core's
 //! (`policy`, `alerts`, `notify`), exactly as the Worker runs them; state

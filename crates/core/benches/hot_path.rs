@@ -1,7 +1,7 @@
 //! The probe's hot path, measured: validating a `tools/list` answer and
 //! fingerprinting its tools, for lists of 10, 100 and 1,000 tools. Prints a
 //! table (median and p95 of many timed batches); `cargo xtask bench` runs it.
-//! Target (issue 3): a 100-tool list validated + fingerprinted in < 100 µs.
+//! Target: a 100-tool list validated + fingerprinted in < 100 µs.
 
 use std::hint::black_box;
 use std::time::Instant;

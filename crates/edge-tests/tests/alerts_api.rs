@@ -1,4 +1,4 @@
-//! Start here: alerting end to end (issue 5) under real `wrangler dev`, with a
+//! Start here: alerting end to end under real `wrangler dev`, with a
 //! local alert receiver ([`mcprobe_edge_tests::receiver`]) standing in for
 //! every channel (the generic webhook, Slack, Discord, PagerDuty's Events API
 //! and Opsgenie's Alert API, the last two through `api_base`).

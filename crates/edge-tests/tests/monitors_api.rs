@@ -3,7 +3,7 @@
 //!
 //! One `#[test]` on purpose (as check_api.rs): it builds the Worker, starts
 //! the fleet and one `wrangler dev` with the dev-only `ALLOW_LOOPBACK:1`, and
-//! walks the story of issue 4: the admin token guards registration; three
+//! walks a monitor's story: the admin token guards registration; three
 //! monitors (ok-modern, refused, drift) are registered; the cron is fired
 //! twice at once for one tick and each history row exists once; the status
 //! route, the badges (SVG and shields JSON) and `/metrics` say up, down and,

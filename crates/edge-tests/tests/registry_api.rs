@@ -1,4 +1,4 @@
-//! Start here: the registry crawl of issue 7 under real `wrangler dev`
+//! Start here: the registry crawl under real `wrangler dev`
 //! (workerd, local D1, the local Queue), against a [`FakeRegistry`] in the
 //! official API's shape over the fault fleet on 127.0.0.1.
 //!

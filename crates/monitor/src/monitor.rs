@@ -41,7 +41,7 @@ pub const MAX_HEADER_VALUE_BYTES: usize = 4096;
 /// Longest URL (monitor or runbook), in bytes: well past any real endpoint,
 /// short enough to keep a D1 row and a badge lookup small.
 pub const MAX_URL_BYTES: usize = 2048;
-/// Longest maintenance window (issue 4: "capped at 240").
+/// Longest maintenance window ("capped at 240").
 pub const MAX_MAINTENANCE_MINUTES: u64 = 240;
 
 /// The fields a monitor body may carry, in the order the hints list them.

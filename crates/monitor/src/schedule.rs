@@ -42,7 +42,7 @@
 //!   consumer invocations run concurrently (up to 250);
 //! - a probe is about 5 subrequests (discover or initialize, initialized,
 //!   tools/list, the safe call, session end), up to its 10 s deadline, and
-//!   about 2 ms of core CPU (the target of issue 4).
+//!   about 2 ms of core CPU (the target).
 //!
 //! Each minute the cron run claims the tick, builds the due set of the
 //! minute (`due(states, tick + TICK_MS - 1, max)`: every slot before the next

@@ -1,4 +1,4 @@
-//! Start here: alerting in the Worker (issue 5). The rules are the core's
+//! Start here: alerting in the Worker. The rules are the core's
 //! (`mcprobe_monitor::policy`, the same state machine `mcprobe watch` runs); the
 //! routing and payloads too (`mcprobe_monitor::alerts`, `notify`). This module
 //! is the host: it keeps each monitor's `Policy` (in this isolate's memory,

@@ -10,7 +10,7 @@
 //! - at 01:20 UTC, pruning, by shard key range for the packed rows (a primary
 //!   key range, not a scan: D1 bills rows read too) and by time for the rest.
 //!
-//! Retention (issue 4: roll-ups kept at least 90 days): see [`RETENTION`].
+//! Retention (roll-ups kept at least 90 days): see [`RETENTION`].
 
 use mcprobe_monitor::rollup::{self, Write, DAY_MS};
 use mcprobe_monitor::schedule;

@@ -514,7 +514,7 @@ pub(super) struct ProbeRow {
     wall_median_us: f64,
 }
 
-/// The whole-probe target (issue 4): the free plan allows 10 ms of CPU an
+/// The whole-probe target: the free plan allows 10 ms of CPU an
 /// invocation, and a cron invocation runs several probes.
 const PROBE_TARGET_US: f64 = 2_000.0;
 

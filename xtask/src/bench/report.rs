@@ -8,7 +8,7 @@ use super::scan::{scan_note, scan_rows, ScanBench};
 use super::table::{align, table_header};
 use super::util::one_line;
 
-/// The speed-up over the inspector the project promises (issue 7).
+/// The speed-up over the inspector the project promises.
 const SPEEDUP_TARGET: f64 = 10.0;
 
 /// The whole report: header, one aligned table, notes. Pure, so it is tested.

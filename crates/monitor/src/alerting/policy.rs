@@ -1,4 +1,4 @@
-//! Start here: the alerting policy of issue 5, a pure per-monitor state machine.
+//! Start here: the alerting policy, a pure per-monitor state machine.
 //!
 //! The host (the Worker's cron, the CLI's `watch`) feeds it every probe's verdict
 //! with [`Policy::observe`] and the passing of time with [`Policy::tick`]; it

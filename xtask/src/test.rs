@@ -173,7 +173,9 @@ const EDGE_TESTS: &str = "mcprobe-edge-tests";
 /// are the caller's).
 fn test_command(root: &Path, tools: &Tools) -> Command {
     let mut test = cargo();
-    test.arg("test").current_dir(root);
+    // Every failing binary, not just the first: a lane that stopped early
+    // would hide the failures after it until the next run.
+    test.args(["test", "--no-fail-fast"]).current_dir(root);
     // The paths are computed, not checked, here: the install stage runs first, and
     // a peer that is still missing then fails the tests by name (REQUIRE_PEERS).
     test.env("MCPROBE_NODE", tools.node())
@@ -321,9 +323,18 @@ mod tests {
         assert_eq!(lanes.len(), 2);
         assert_eq!(
             args(&lanes[0].1),
-            ["test", "--workspace", "--exclude", EDGE_TESTS]
+            [
+                "test",
+                "--no-fail-fast",
+                "--workspace",
+                "--exclude",
+                EDGE_TESTS
+            ]
         );
-        assert_eq!(args(&lanes[1].1), ["test", "-p", EDGE_TESTS]);
+        assert_eq!(
+            args(&lanes[1].1),
+            ["test", "--no-fail-fast", "-p", EDGE_TESTS]
+        );
         let Action::Together(filtered_lanes) = &filtered[4].action else {
             panic!("the filtered test stage runs its lanes together");
         };

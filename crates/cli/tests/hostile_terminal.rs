@@ -63,13 +63,13 @@ fn watch_status_shows_hostile_reasons_escaped() {
         let db = rusqlite::Connection::open(&state).expect("the state file");
         db.execute(
             "INSERT INTO incidents (id, monitor_id, severity, mode, reason, hint, \
-             started_at_ms, opened_at_ms) VALUES ('inc-hostile', 'target', 'P2', \
+             started_at_ms, announced_at_ms) VALUES ('inc-hostile', 'target', 'P2', \
              'tool_call_error', ?1, 'h', 0, 0)",
             [HOSTILE],
         )
         .expect("an incident");
         db.execute(
-            "INSERT INTO outbox (key, monitor_id, event, severity, channel_name, channel, \
+            "INSERT INTO deliveries (key, monitor_id, event, severity, channel_name, channel, \
              event_json, at_ms, status, attempts, error) VALUES ('k-hostile', 'target', \
              'incident_opened', 'P2', 'webhook', 'webhook', '{}', 0, 'failed', 4, ?1)",
             [HOSTILE],

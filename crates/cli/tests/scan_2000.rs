@@ -1,4 +1,4 @@
-//! Start here: `mcprobe scan` at audit scale (the audit-scale target): a fake
+//! Start here: `mcprobe scan` at audit scale: a fake
 //! MCP Registry (`mcprobe_testkit::registry`, the official API's shape, 50
 //! entries a page) lists over 2,000 distinct endpoints that all point at the
 //! fault fleet, plus duplicates, templated URLs and a deleted entry; one scan

@@ -23,8 +23,8 @@
 //!    `mcprobe scan --registry URL --out DIR` is run [`SCAN_RUNS`] times and timed
 //!    from spawn to exit (crawl, probes and report writing all count). Probes per
 //!    second is endpoints probed over that wall time; peak RSS is the scan process's
-//!    own, from GNU `/usr/bin/time -f %M` (left "not measured" without it). Targets
-//!   : >= 1,000 probes/s and < 100 MB on 2 cores.
+//!    own, from GNU `/usr/bin/time -f %M` (left "not measured" without it). Targets: at
+//!    least 1,000 probes/s and under 100 MB on 2 cores.
 //!    `cargo xtask bench scan` runs this part alone (no node, no peers).
 //!
 //! 5. **edge**: the Worker under `wrangler dev` with 2,000 monitors against the

@@ -3,10 +3,10 @@
 //! A [`Probe`] hands out [`Action`]s and is fed what came of them; [`run`] is
 //! the loop between the two, over the small [`Host`] trait that does the
 //! I/O: start an HTTP exchange (or a connect preflight), say what time it is,
-//! sleep. The page (browser `fetch`, `crates/web/src/host.rs`), the Worker
-//! (`worker::Fetch`, `crates/worker/src/probe_host.rs`) and the CLI (reqwest
-//! with its DNS/TCP/TLS preflight, `crates/cli/src/host.rs`) implement the
-//! trait; the loop, the set of exchanges in flight and the phases of one
+//! sleep. The hosts implement the trait in their own crates: the page
+//! (`crates/web/src/host.rs`), the Worker (`crates/worker/src/probe_host.rs`)
+//! and the CLI, whose DNS/TCP/TLS preflight is the connect
+//! (`crates/cli/src/host.rs`); the loop, the set of exchanges in flight and the phases of one
 //! exchange ([`exchange`]) live here.
 //!
 //! It stays pure: no socket, no clock, no runtime. The host's futures do the
